@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "igmedia",
+    products: [
+        .executable(name: "igmedia-fcgi", targets: ["igmedia-fcgi"]),
+        .library(name: "IGMediaLogic", targets: ["IGMediaLogic"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFastCGI", path: "Sources/CFastCGI",
+            providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "IGMediaLogic",
+            dependencies: [
+                "CCurl", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "igmedia-fcgi",
+            dependencies: [
+                "IGMediaLogic", "CFastCGI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "IGMediaLogicTests",
+            dependencies: ["IGMediaLogic"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,82 @@
+/// The one place that turns FastCGI/CGI parameters into a `Request`.
+public enum CGIRequestDecoder {
+    /// What to do with the request body, decided from CONTENT_LENGTH before reading it.
+    public enum BodyPlan: Equatable, Sendable {
+        case read(Int)
+        case tooLarge
+        case invalidLength
+    }
+
+    public static func bodyPlan(contentLength: String?, maxBodyBytes: Int) -> BodyPlan {
+        guard let text = contentLength, !text.isEmpty else { return .read(0) }
+        guard text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) else {
+            return .invalidLength
+        }
+        return length > maxBodyBytes ? .tooLarge : .read(length)
+    }
+
+    /// Builds the request. Throws a 400 `HTTPError` for a URI that cannot be decoded.
+    public static func decode(params: [(String, String)], body: [UInt8]) throws(HTTPError) -> Request {
+        var method = "GET"
+        var documentURI: String?
+        var requestURI: String?
+        var queryString = ""
+        var requestID = ""
+        var headers = HTTPHeaders()
+        for (name, value) in params {
+            switch name {
+            case "REQUEST_METHOD": method = value.uppercased()
+            case "DOCUMENT_URI": documentURI = value
+            case "REQUEST_URI": requestURI = value
+            case "QUERY_STRING": queryString = value
+            case "REQUEST_ID": requestID = value
+            case "CONTENT_TYPE": if !value.isEmpty { headers.add("Content-Type", value) }
+            case "CONTENT_LENGTH": if !value.isEmpty { headers.add("Content-Length", value) }
+            default:
+                if name.hasPrefix("HTTP_"), name.utf8.count > 5 {
+                    headers.add(headerName(fromCGI: name), value)
+                }
+            }
+        }
+        let path = try decodePath(requestURI: requestURI, documentURI: documentURI)
+        let query: [(String, String)]
+        do {
+            query = try PercentDecoding.decodeQuery(queryString)
+        } catch {
+            throw HTTPError.validation("Malformed percent-encoding in the query string")
+        }
+        return Request(
+            method: method, path: path, rawQuery: queryString, query: query,
+            headers: headers, body: body, requestID: requestID)
+    }
+
+    /// `HTTP_X_FORWARDED_FOR` → `x-forwarded-for`.
+    static func headerName(fromCGI name: String) -> String {
+        String(name.dropFirst(5).lowercased().map { $0 == "_" ? "-" : $0 })
+    }
+
+    /// Decodes the path segment by segment from the raw request URI, so `%2F` inside a segment
+    /// cannot turn into a separator. Falls back to nginx's (already decoded) DOCUMENT_URI.
+    static func decodePath(requestURI: String?, documentURI: String?) throws(HTTPError) -> String {
+        guard let raw = requestURI, raw.hasPrefix("/") else {
+            return documentURI ?? "/"
+        }
+        let pathPart = raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        var decoded = ""
+        decoded.reserveCapacity(pathPart.utf8.count)
+        for (index, segment) in pathPart.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { decoded.append("/") }
+            let text: String
+            do {
+                text = try PercentDecoding.decode(segment, plusIsSpace: false)
+            } catch {
+                throw HTTPError.validation("Malformed percent-encoding in the path")
+            }
+            if text.contains("/") || text == ".." || text.utf8.contains(0) {
+                throw HTTPError.validation("Invalid path segment")
+            }
+            decoded.append(text)
+        }
+        return decoded.isEmpty ? "/" : decoded
+    }
+}

@@ -1,0 +1,26 @@
+/// The error codes of the envelope, each with its HTTP status.
+///
+/// The first four are the seed service's; the rest are ours and documented in the README.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case validationFailed = "VALIDATION_FAILED"
+    case unauthorized = "UNAUTHORIZED"
+    case notFound = "NOT_FOUND"
+    case methodNotAllowed = "METHOD_NOT_ALLOWED"
+    case payloadTooLarge = "PAYLOAD_TOO_LARGE"
+    case conflict = "CONFLICT"
+    case internalError = "INTERNAL_ERROR"
+    case serviceUnavailable = "SERVICE_UNAVAILABLE"
+
+    public var status: HTTPStatus {
+        switch self {
+        case .validationFailed: return .badRequest
+        case .unauthorized: return .unauthorized
+        case .notFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .payloadTooLarge: return .payloadTooLarge
+        case .conflict: return .conflict
+        case .internalError: return .internalServerError
+        case .serviceUnavailable: return .serviceUnavailable
+        }
+    }
+}

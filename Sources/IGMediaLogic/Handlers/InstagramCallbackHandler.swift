@@ -1,0 +1,36 @@
+/// `GET /instagram-callback`: shows the OAuth authorization code Instagram redirected with.
+public struct InstagramCallbackHandler: RequestHandler {
+    public init() {}
+
+    public func handle(_ request: Request) throws -> Response {
+        if let error = request.queryValue("error"), !error.isEmpty {
+            let description = request.queryValue("error_description").flatMap { $0.isEmpty ? nil : $0 }
+                ?? request.queryValue("error_reason").flatMap { $0.isEmpty ? nil : $0 }
+                ?? error
+            throw HTTPError.validation("Instagram authorization failed: \(Self.clip(description))")
+        }
+        guard var code = request.queryValue("code") else {
+            throw HTTPError.validation("Query parameter 'code' is required")
+        }
+        // Instagram appends "#_" to the code on the redirect; pasted codes keep it.
+        if code.hasSuffix("#_") { code.removeLast(2) }
+        code = code.trimmingCharacters(in: " \t")
+        guard !code.isEmpty else { throw HTTPError.validation("Query parameter 'code' must not be empty") }
+        guard code.utf8.count <= 2048 else { throw HTTPError.validation("Query parameter 'code' is too long") }
+        return Envelope.success(.object([("code", .string(code))]))
+    }
+
+    private static func clip(_ text: String) -> String {
+        text.count <= 300 ? text : String(text.prefix(300)) + "…"
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

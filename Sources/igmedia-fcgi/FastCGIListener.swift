@@ -1,0 +1,242 @@
+import CFastCGI
+import IGMediaLogic
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The libfcgi accept loop: worker threads, each with its own heap-allocated `FCGX_Request`,
+/// and a graceful stop on SIGTERM/SIGINT. The only file that touches libfcgi.
+final class FastCGIListener: Sendable {
+    enum Endpoint {
+        /// The listening socket systemd or spawn-fcgi passed on fd 0.
+        case inherited
+        case unixSocket(path: String, mode: mode_t)
+        case tcp(String)
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let application: Application
+    private let maxBodyBytes: Int
+    private let logger: Logger
+    private let listenFD: Int32
+    private let shuttingDown = Atomic<Bool>(false)
+    private let inFlight = Atomic<Int>(0)
+
+    /// Calls `FCGX_Init` and opens (or adopts) the listening socket.
+    init(endpoint: Endpoint, application: Application, maxBodyBytes: Int, logger: Logger) throws {
+        self.application = application
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+        guard FCGX_Init() == 0 else { throw StartError(description: "FCGX_Init failed") }
+        switch endpoint {
+        case .inherited:
+            listenFD = 0
+        case .unixSocket(let path, let mode):
+            let fd = FCGX_OpenSocket(path, 1024)
+            guard fd >= 0 else { throw StartError(description: "cannot listen on unix socket \(path)") }
+            // FCGX_OpenSocket leaves the mode to the umask; nginx's user must be able to connect.
+            guard chmod(path, mode) == 0 else { throw StartError(description: "cannot chmod \(path)") }
+            listenFD = fd
+        case .tcp(let address):
+            let fd = FCGX_OpenSocket(address, 1024)
+            guard fd >= 0 else { throw StartError(description: "cannot listen on \(address)") }
+            listenFD = fd
+        }
+    }
+
+    /// True when fd 0 is a listening socket handed over by systemd or spawn-fcgi.
+    static var hasInheritedSocket: Bool { FCGX_IsCGI() == 0 }
+
+    /// Runs `workers` threads until SIGTERM or SIGINT, then lets in-flight requests finish within
+    /// `graceSeconds`. Returns when the process may exit.
+    func run(workers: Int, graceSeconds: Int) {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&signals, signal) }
+        // Block before spawning so every worker inherits the mask and only sigwait sees them.
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        for index in 0..<workers {
+            startThread { self.workerLoop(index: index) }
+        }
+        logger.info("listening", metadata: ["workers": "\(workers)"])
+
+        var received: Int32 = 0
+        repeat {
+            sigwait(&signals, &received)
+        } while received != SIGTERM && received != SIGINT
+
+        logger.info("shutting down", metadata: ["signal": "\(received)", "in_flight": "\(inFlight.load(ordering: .relaxed))"])
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        FCGX_ShutdownPending()
+        // Wakes every thread blocked in accept(); it returns an error and the thread stops.
+        shutdown(listenFD, Int32(SHUT_RDWR))
+
+        let deadline = monotonicSeconds() + Double(graceSeconds)
+        while inFlight.load(ordering: .sequentiallyConsistent) > 0 && monotonicSeconds() < deadline {
+            usleep(10_000)
+        }
+        let left = inFlight.load(ordering: .sequentiallyConsistent)
+        if left > 0 {
+            logger.warning("grace period over, abandoning requests", metadata: ["in_flight": "\(left)"])
+        } else {
+            logger.info("stopped cleanly")
+        }
+    }
+
+    private func workerLoop(index: Int) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+            logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
+            return
+        }
+        while true {
+            let accepted = FCGX_Accept_r(request)
+            if shuttingDown.load(ordering: .sequentiallyConsistent) {
+                if accepted >= 0 {
+                    // Accepted in the race with shutdown: still answer it, then close.
+                    serve(request)
+                }
+                return
+            }
+            if accepted < 0 {
+                // EMFILE, a reset connection, a protocol error: none of them may kill the thread.
+                usleep(5_000)
+                continue
+            }
+            serve(request)
+        }
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        inFlight.add(1, ordering: .sequentiallyConsistent)
+        defer { inFlight.subtract(1, ordering: .sequentiallyConsistent) }
+
+        let params = readParams(request.pointee.envp)
+        let contentLength = params.first(where: { $0.0 == "CONTENT_LENGTH" })?.1
+        let response: Response
+        switch CGIRequestDecoder.bodyPlan(contentLength: contentLength, maxBodyBytes: maxBodyBytes) {
+        case .read(let length):
+            let body = readBody(request.pointee.in, length: length)
+            drain(request.pointee.in)
+            response = respond(params: params, body: body)
+        case .tooLarge:
+            drain(request.pointee.in)
+            response = respondFailure(params: params, HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes"))
+        case .invalidLength:
+            drain(request.pointee.in)
+            response = respondFailure(params: params, .validation("Invalid Content-Length"))
+        }
+
+        write(response, to: request.pointee.out)
+        if shuttingDown.load(ordering: .sequentiallyConsistent) {
+            // Close kept-alive connections on the way out so nginx opens no new request on them.
+            request.pointee.keepConnection = 0
+        }
+        FCGX_Finish_r(request)
+    }
+
+    private func respond(params: [(String, String)], body: [UInt8]) -> Response {
+        do {
+            let request = try CGIRequestDecoder.decode(params: params, body: body)
+            return application.respond(to: request)
+        } catch {
+            return respondFailure(params: params, error)
+        }
+    }
+
+    private func respondFailure(params: [(String, String)], _ error: HTTPError) -> Response {
+        let method = params.first(where: { $0.0 == "REQUEST_METHOD" })?.1 ?? "GET"
+        let path = params.first(where: { $0.0 == "DOCUMENT_URI" })?.1 ?? "/"
+        let requestID = params.first(where: { $0.0 == "REQUEST_ID" })?.1 ?? ""
+        let request = Request(method: method, path: path, requestID: requestID)
+        return application.respond(to: request, failure: error)
+    }
+
+    private func readParams(_ envp: FCGX_ParamArray?) -> [(String, String)] {
+        var params: [(String, String)] = []
+        guard var cursor = envp else { return params }
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                params.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+            }
+            cursor += 1
+        }
+        return params
+    }
+
+    private func readBody(_ stream: UnsafeMutablePointer<FCGX_Stream>?, length: Int) -> [UInt8] {
+        guard length > 0, let stream else { return [] }
+        var body = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        body.withUnsafeMutableBytes { buffer in
+            while filled < length {
+                let chunk = min(length - filled, 1 << 20)
+                let got = FCGX_GetStr(buffer.baseAddress!.advanced(by: filled).assumingMemoryBound(to: CChar.self), Int32(chunk), stream)
+                if got <= 0 { break }
+                filled += Int(got)
+            }
+        }
+        if filled < length { body.removeSubrange(filled...) }
+        return body
+    }
+
+    /// nginx ends the body with an empty FCGI_STDIN record; leaving it unread breaks the next
+    /// request on a kept-alive connection.
+    private func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        guard let stream else { return }
+        var scratch = [CChar](repeating: 0, count: 16_384)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            while FCGX_GetStr(buffer.baseAddress, Int32(buffer.count), stream) > 0 {}
+        }
+    }
+
+    private func write(_ response: Response, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        guard let stream else { return }
+        let head = ResponseSerializer.head(response)
+        head.withUnsafeBytes { raw in
+            _ = FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), stream)
+        }
+        if !response.body.isEmpty {
+            response.body.withUnsafeBytes { raw in
+                _ = FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), stream)
+            }
+        }
+    }
+}
+
+private func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Starts a detached POSIX thread running `body`.
+private func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    pthread_attr_setstacksize(&attributes, 1 << 20)
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, &attributes, { raw in
+        guard let raw else { return nil }
+        let box = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as! Box
+        box.body()
+        return nil
+    }, context)
+    pthread_attr_destroy(&attributes)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import IGMediaLogic
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct IGMediaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "igmedia-fcgi",
+        abstract: "Multi-tenant Instagram media service (FastCGI responder and sync tool).",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self)
+}
+
+/// Exit status for a configuration error (sysexits EX_CONFIG).
+let exitConfigurationError: Int32 = 78
+
+/// Reads the configuration or exits 78 with every problem listed.
+func loadConfiguration(logger: Logger) -> AppConfig {
+    var environment: [String: String] = [:]
+    var cursor = environ
+    while let entry = cursor.pointee {
+        let text = String(cString: entry)
+        if let eq = text.firstIndex(of: "=") {
+            environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
+        }
+        cursor += 1
+    }
+    do {
+        let config = try AppConfig(environment: environment)
+        for warning in config.warnings { logger.warning("\(warning)") }
+        return config
+    } catch {
+        logger.critical("\(error)")
+        exit(exitConfigurationError)
+    }
+}
+
+func makeLogger(_ label: String) -> Logger {
+    LoggingSystem.bootstrap { LineLogHandler(label: $0) }
+    return Logger(label: label)
+}
