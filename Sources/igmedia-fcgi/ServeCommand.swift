@@ -45,7 +45,15 @@ struct ServeCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = makeLogger("igmedia")
         let config = loadConfiguration(logger: logger)
-        let application = ServiceFactory.makeApplication(config: config, logger: logger)
+        let services: ServiceFactory.Services
+        do {
+            services = try ServiceFactory.makeServices(config: config)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(exitConfigurationError)
+        }
+        logger.info("storage", metadata: ["backend": "\(services.store.backendName)"])
+        let application = ServiceFactory.makeApplication(services: services, logger: logger)
 
         let endpoint: FastCGIListener.Endpoint
         if FastCGIListener.hasInheritedSocket {

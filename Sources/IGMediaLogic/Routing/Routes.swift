@@ -1,17 +1,22 @@
 /// The one table where the service's paths appear.
 public enum Routes {
-    /// The handlers the table wires up.
+    /// The handlers the table wires up; nil ones are not routed (their path answers 404).
     public struct Handlers: Sendable {
         public var health: any RequestHandler = HealthHandler()
         public var instagramCallback: any RequestHandler = InstagramCallbackHandler()
+        public var register: (any RequestHandler)?
+        public var photos: (any RequestHandler)?
 
         public init() {}
     }
 
     public static func table(_ handlers: Handlers) -> [Route] {
-        [
+        var routes = [
             Route("GET", "/health", handlers.health),
             Route("GET", "/instagram-callback", handlers.instagramCallback),
         ]
+        if let register = handlers.register { routes.append(Route("POST", "/register", register)) }
+        if let photos = handlers.photos { routes.append(Route("GET", "/photos", photos)) }
+        return routes
     }
 }

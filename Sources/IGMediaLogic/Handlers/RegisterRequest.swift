@@ -1,0 +1,108 @@
+/// The validated body of `POST /register`.
+public struct RegisterRequest: Sendable, Equatable {
+    public var name: String
+    public var instagramAccountID: String
+    public var instagramAccountSecret: String
+    public var instagramAccessToken: String?
+    public var instagramAppID: String?
+    public var apiType: APIType
+
+    /// Parses and validates the body; every violation is named in one 400.
+    public static func decode(_ request: Request) throws(HTTPError) -> RegisterRequest {
+        let object = try JSONBody.object(request)
+        var problems: [String] = []
+
+        var name = ""
+        if let value = object["name"]?.stringValue {
+            name = value.trimmingCharacters(in: " \t\r\n")
+            if name.count < 3 { problems.append("name must be at least 3 characters") }
+            if name.count > 100 { problems.append("name must be at most 100 characters") }
+            if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                problems.append("name must not contain control characters")
+            }
+        } else {
+            problems.append(object["name"] == nil ? "name is required" : "name must be a string")
+        }
+
+        let accountID = JSONBody.identifier(object["instagramAccountId"], field: "instagramAccountId", required: true, problems: &problems)
+        let appID = JSONBody.identifier(object["instagramAppId"], field: "instagramAppId", required: false, problems: &problems)
+
+        var secret = ""
+        switch object["instagramAccountSecret"] {
+        case .string(let value)? where !value.trimmingCharacters(in: " \t\r\n").isEmpty:
+            if value.utf8.count > 512 { problems.append("instagramAccountSecret must be at most 512 bytes") }
+            secret = value
+        case .string?: problems.append("instagramAccountSecret must not be empty")
+        case nil: problems.append("instagramAccountSecret is required")
+        default: problems.append("instagramAccountSecret must be a string")
+        }
+
+        var token: String?
+        switch object["instagramAccessToken"] {
+        case nil, .null?: break
+        case .string(let value)?:
+            let trimmed = value.trimmingCharacters(in: " \t\r\n")
+            if trimmed.utf8.count > 4096 { problems.append("instagramAccessToken must be at most 4096 bytes") }
+            if trimmed.contains(where: { $0 == " " || $0.isNewline }) { problems.append("instagramAccessToken must not contain whitespace") }
+            token = trimmed.isEmpty ? nil : trimmed
+        default: problems.append("instagramAccessToken must be a string")
+        }
+
+        var apiType = APIType.instagramLogin
+        if let raw = object["apiType"]?.stringValue, let parsed = APIType(rawValue: raw) {
+            apiType = parsed
+        } else {
+            problems.append(object["apiType"] == nil ? "apiType is required" : "apiType must be FACEBOOK_LOGIN or INSTAGRAM_LOGIN")
+        }
+
+        guard problems.isEmpty else { throw HTTPError.validation("Validation failed: " + problems.joined(separator: "; ")) }
+        return RegisterRequest(
+            name: name, instagramAccountID: accountID ?? "", instagramAccountSecret: secret,
+            instagramAccessToken: token, instagramAppID: appID, apiType: apiType)
+    }
+}
+
+/// Shared JSON body rules for the POST endpoints.
+enum JSONBody {
+    /// The body as a JSON object: 400 when it is not JSON, not an object, or not sent as JSON.
+    static func object(_ request: Request) throws(HTTPError) -> JSONValue {
+        let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/") && contentType.contains("+json") else {
+            throw HTTPError.validation("Content-Type must be application/json")
+        }
+        guard !request.body.isEmpty else { throw HTTPError.validation("Request body is required") }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(request.body, maxDepth: 16)
+        } catch {
+            throw HTTPError.validation("Request body is not valid JSON: \(error.reason)")
+        }
+        guard case .object = value else { throw HTTPError.validation("Request body must be a JSON object") }
+        return value
+    }
+
+    /// A string id, or an integer literal kept as its digits (ids exceed 2^53).
+    static func identifier(_ value: JSONValue?, field: String, required: Bool, problems: inout [String]) -> String? {
+        switch value {
+        case nil, .null?:
+            if required { problems.append("\(field) is required") }
+            return nil
+        case .string(let text)?:
+            let trimmed = text.trimmingCharacters(in: " \t\r\n")
+            if trimmed.isEmpty {
+                problems.append("\(field) must not be empty")
+                return nil
+            }
+            if trimmed.utf8.count > 64 || !trimmed.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+                problems.append("\(field) must be at most 64 letters, digits, '_' or '-'")
+                return nil
+            }
+            return trimmed
+        case .number(let digits)? where !digits.hasPrefix("-") && digits.allSatisfy(\.isNumber) && digits.count <= 64:
+            return digits
+        default:
+            problems.append("\(field) must be a string or a positive integer")
+            return nil
+        }
+    }
+}

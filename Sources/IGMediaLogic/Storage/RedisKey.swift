@@ -1,0 +1,31 @@
+/// A fully prefixed key. Only `KeySpace` makes them, so the prefix is applied in one place.
+public struct RedisKey: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+    fileprivate init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// The key layout. The first three are the seed service's, unchanged, so data written by the
+/// old service keeps its meaning; the rest are ours.
+public struct KeySpace: Sendable {
+    public let prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    /// Hash: name, authToken, encrypted Instagram credentials, apiType, last_sync, token_update.
+    public func tenant(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)tenant:\(tenantID)") }
+    /// String: auth token → tenant id.
+    public func authToken(_ token: String) -> RedisKey { RedisKey("\(prefix)auth_token:\(token)") }
+    /// String: the feed's JSON array, with the photos TTL.
+    public func photos(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):photos") }
+    /// String: the strong ETag of the stored feed, written together with it.
+    public func photosETag(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):photos:etag") }
+    /// Set of every tenant id, so listing tenants needs no SCAN.
+    public var tenantIndex: RedisKey { RedisKey("\(prefix)tenants") }
+    /// Per-tenant sync lock (SET NX PX with an owner token).
+    public func syncLock(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)lock:sync:\(tenantID)") }
+    /// QStash message ids already processed (at-least-once delivery).
+    public func qstashSeen(_ messageID: String) -> RedisKey { RedisKey("\(prefix)qstash:seen:\(messageID)") }
+    /// A `SCAN MATCH` pattern for every key of `tenantID` that lives under `tenant:`.
+    public func tenantPattern(_ tenantID: String) -> String { "\(prefix)tenant:\(tenantID)*" }
+}

@@ -1,0 +1,139 @@
+/// Tenants, auth tokens and feeds in the store, with secrets sealed at rest.
+public struct TenantRepository: Sendable {
+    public let store: any RedisStore
+    public let keys: KeySpace
+    let secrets: SecretBox
+
+    public init(store: any RedisStore, keys: KeySpace, secrets: SecretBox) {
+        self.store = store
+        self.keys = keys
+        self.secrets = secrets
+    }
+
+    /// Writes the tenant hash, its token mapping and the index in one MULTI/EXEC, so no crash
+    /// leaves a token without a tenant.
+    public func create(_ tenant: Tenant) throws(StoreError) {
+        var fields: [RedisArgument] = [
+            RedisArgument(TenantField.name), RedisArgument(tenant.name),
+            RedisArgument(TenantField.authToken), RedisArgument(tenant.authToken),
+            RedisArgument(TenantField.apiType), RedisArgument(tenant.apiType.rawValue),
+            RedisArgument(TenantField.accountID), RedisArgument(seal(tenant.instagramAccountID, tenant.id, TenantField.accountID)),
+            RedisArgument(TenantField.accountSecret), RedisArgument(seal(tenant.instagramAccountSecret, tenant.id, TenantField.accountSecret)),
+        ]
+        if let token = tenant.instagramAccessToken {
+            fields += [RedisArgument(TenantField.accessToken), RedisArgument(seal(token, tenant.id, TenantField.accessToken))]
+        }
+        for (field, value) in [
+            (TenantField.appID, tenant.instagramAppID), (TenantField.tokenUpdate, tenant.tokenUpdate),
+            (TenantField.createdAt, tenant.createdAt),
+        ] {
+            if let value { fields += [RedisArgument(field), RedisArgument(value)] }
+        }
+        let results = try store.transaction([
+            RedisCommand("HSET", [RedisArgument(keys.tenant(tenant.id))] + fields),
+            RedisCommand("SET", RedisArgument(keys.authToken(tenant.authToken)), RedisArgument(tenant.id)),
+            RedisCommand("SADD", RedisArgument(keys.tenantIndex), RedisArgument(tenant.id)),
+        ])
+        for result in results {
+            if case .error(let message) = result { throw .commandFailed(String(message.prefix(80))) }
+        }
+    }
+
+    /// The tenant id an auth token maps to, or nil.
+    public func tenantID(forAuthToken token: String) throws(StoreError) -> String? {
+        try store.run(RedisCommand("GET", RedisArgument(keys.authToken(token)))).stringValue
+    }
+
+    /// The tenant with decrypted secrets, or nil when it does not exist.
+    /// Throws `TenantRepositoryError.undecryptable` when a sealed field fails to open.
+    public func load(_ tenantID: String) throws -> Tenant? {
+        let reply = try store.run(RedisCommand("HGETALL", RedisArgument(keys.tenant(tenantID))))
+        guard let hash = reply.hashValue, !hash.isEmpty else { return nil }
+        guard let name = hash[TenantField.name], let authToken = hash[TenantField.authToken],
+              let apiType = hash[TenantField.apiType].flatMap(APIType.init(rawValue:)) else {
+            throw TenantRepositoryError.incomplete(tenantID: tenantID)
+        }
+        func open(_ field: String) throws -> String? {
+            guard let sealed = hash[field], !sealed.isEmpty else { return nil }
+            do {
+                return try secrets.open(sealed, tenantID: tenantID, field: field)
+            } catch {
+                throw TenantRepositoryError.undecryptable(tenantID: tenantID, field: field)
+            }
+        }
+        guard let accountID = try open(TenantField.accountID), let accountSecret = try open(TenantField.accountSecret) else {
+            throw TenantRepositoryError.incomplete(tenantID: tenantID)
+        }
+        return Tenant(
+            id: tenantID, name: name, authToken: authToken, apiType: apiType, instagramAccountID: accountID,
+            instagramAccountSecret: accountSecret, instagramAccessToken: try open(TenantField.accessToken),
+            instagramAppID: hash[TenantField.appID], lastSync: hash[TenantField.lastSync],
+            tokenUpdate: hash[TenantField.tokenUpdate], createdAt: hash[TenantField.createdAt],
+            lastError: hash[TenantField.lastError])
+    }
+
+    /// What GET /photos needs in one round trip: whether the tenant exists and its stored feed.
+    public struct FeedRead: Sendable {
+        public var tenantExists: Bool
+        /// The stored JSON array, exactly as written; nil when there is none.
+        public var photosJSON: [UInt8]?
+        public var etag: String?
+    }
+
+    public func readFeed(_ tenantID: String) throws(StoreError) -> FeedRead {
+        let replies = try store.pipeline([
+            RedisCommand("EXISTS", RedisArgument(keys.tenant(tenantID))),
+            RedisCommand("GET", RedisArgument(keys.photos(tenantID))),
+            RedisCommand("GET", RedisArgument(keys.photosETag(tenantID))),
+        ])
+        for reply in replies {
+            if case .error(let message) = reply { throw .commandFailed(String(message.prefix(80))) }
+        }
+        return FeedRead(
+            tenantExists: (replies[0].intValue ?? 0) > 0, photosJSON: replies[1].bytesValue,
+            etag: replies[2].stringValue)
+    }
+
+    /// Every tenant id: the index set plus any `tenant:{id}` hash written by the seed service,
+    /// which kept no index.
+    public func allTenantIDs() throws(StoreError) -> [String] {
+        var ids = Set<String>()
+        if let members = try store.run(RedisCommand("SMEMBERS", RedisArgument(keys.tenantIndex))).arrayValue {
+            for member in members { if let id = member.stringValue { ids.insert(id) } }
+        }
+        let prefix = keys.tenant("").rawValue
+        var cursor = "0"
+        repeat {
+            let reply = try store.run(RedisCommand("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(prefix + "*"), "COUNT", 500))
+            guard let parts = reply.arrayValue, parts.count == 2, let next = parts[0].stringValue, let found = parts[1].arrayValue else {
+                throw .protocolError("unexpected SCAN reply")
+            }
+            for key in found {
+                guard let text = key.stringValue, text.hasPrefix(prefix) else { continue }
+                let id = String(text.dropFirst(prefix.count))
+                if !id.isEmpty && !id.contains(":") { ids.insert(id) }
+            }
+            cursor = next
+        } while cursor != "0"
+        return ids.sorted()
+    }
+
+    func seal(_ value: String, _ tenantID: String, _ field: String) -> String {
+        secrets.seal(value, tenantID: tenantID, field: field)
+    }
+}
+
+/// A tenant record that cannot be used. Descriptions name the tenant and field, never values.
+public enum TenantRepositoryError: Error, Sendable, CustomStringConvertible, ClientVisibleError {
+    case undecryptable(tenantID: String, field: String)
+    case incomplete(tenantID: String)
+
+    public var description: String {
+        switch self {
+        case .undecryptable(let id, let field): return "tenant \(id): field \(field) failed to decrypt"
+        case .incomplete(let id): return "tenant \(id): record is incomplete"
+        }
+    }
+
+    public var httpError: HTTPError { .internalError() }
+}
