@@ -1,0 +1,55 @@
+# igmedia: build, test and run locally. The logic lives in scripts/; this file only orders it.
+#
+#   make deps      install missing system packages (root) and the Python test requirements
+#   make build     debug build
+#   make release   release build
+#   make test      deps, build, Swift tests, then every pytest suite (end-to-end through nginx)
+#   make e2e       build, then only the pytest suites (PYTEST_ARGS=... passes options)
+#   make run       the whole stack on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops it)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# Prerequisites run in the order written (deps before build before tests), even with -j.
+.NOTPARALLEL:
+
+HTTP_PORT ?= 8080
+PYTEST_ARGS ?=
+# End-to-end suites: Tests/e2e and any other Tests/<name>/tests written in Python.
+PYTEST_DIRS := $(wildcard Tests/e2e Tests/*/tests)
+
+.PHONY: deps build release test swift-test e2e run clean
+
+deps:
+	scripts/install-deps
+
+build:
+	swift build
+
+release:
+	swift build -c release
+
+test: deps build swift-test e2e
+
+swift-test: build
+	swift test
+
+# Every suite runs even when one fails. pytest exits 5 when a directory holds no tests yet:
+# not a failure.
+e2e: build
+	@export IGMEDIA_BIN="$$(swift build --show-bin-path)/igmedia-fcgi"; \
+	failed=0; \
+	for dir in $(PYTEST_DIRS); do \
+		echo "== pytest $$dir"; \
+		status=0; \
+		python3 -m pytest -q $(PYTEST_ARGS) "$$dir" || status=$$?; \
+		if [[ $$status -eq 5 ]]; then echo "(no tests in $$dir)"; \
+		elif [[ $$status -ne 0 ]]; then failed=1; fi; \
+	done; \
+	exit $$failed
+
+run: deps release
+	IGMEDIA_BIN="$$(swift build -c release --show-bin-path)/igmedia-fcgi" \
+		HTTP_PORT=$(HTTP_PORT) scripts/run-local
+
+clean:
+	rm -rf .build .run
