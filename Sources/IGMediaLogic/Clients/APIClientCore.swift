@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every outbound client shares: URL building, form/JSON bodies, sending through the
+/// transport, mapping transport failures, JSON decoding, and retry with backoff.
+/// Service façades (Instagram, Cloudinary, QStash) only add their paths and error rules.
+public struct APIClientCore: Sendable {
+    public let service: String
+    public let baseURL: String
+    public let transport: any HTTPTransport
+    public let timeoutMilliseconds: Int
+
+    public init(service: String, baseURL: String, transport: any HTTPTransport, timeoutMilliseconds: Int) {
+        self.service = service
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.transport = transport
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// `baseURL + path + ?query`, every query name and value percent-encoded.
+    public func url(_ path: String, query: [(String, String)] = []) -> String {
+        var url = baseURL + (path.hasPrefix("/") ? path : "/" + path)
+        if !query.isEmpty { url += "?" + Self.formEncode(query) }
+        return url
+    }
+
+    public func request(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) -> HTTPClientRequest {
+        HTTPClientRequest(
+            method: method, url: url(path, query: query), headers: headers, body: body,
+            timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Sends one request; transport failures become `UpstreamError`, any HTTP status is returned.
+    public func send(_ request: HTTPClientRequest) throws(UpstreamError) -> HTTPClientResponse {
+        do {
+            return try transport.send(request)
+        } catch {
+            throw transportError(error)
+        }
+    }
+
+    /// Sends requests in parallel, at most `concurrency` at a time; results in order.
+    public func sendAll(_ requests: [HTTPClientRequest], concurrency: Int) -> [Result<HTTPClientResponse, UpstreamError>] {
+        transport.sendAll(requests, concurrency: concurrency).map { result in
+            result.mapError { transportError($0) }
+        }
+    }
+
+    public func transportError(_ error: TransportError) -> UpstreamError {
+        switch error {
+        case .timeout: return UpstreamError(service: service, kind: .timeout, message: "no answer within \(timeoutMilliseconds) ms")
+        default: return UpstreamError(service: service, kind: .transport, message: error.description)
+        }
+    }
+
+    /// The body as JSON, or a `.malformed` error naming the status.
+    public func json(_ response: HTTPClientResponse) throws(UpstreamError) -> JSONValue {
+        do {
+            return try JSONParser.parse(response.body, maxDepth: 64)
+        } catch {
+            throw UpstreamError(service: service, kind: .malformed, status: response.status, message: "answer is not JSON")
+        }
+    }
+
+    /// Runs `body` until it succeeds, fails permanently, or `attempts` run out; waits
+    /// `baseDelayMilliseconds × 2^n` with jitter between tries (capped at 5 s).
+    public func retrying<T>(
+        attempts: Int = 3, baseDelayMilliseconds: Int = 200, _ body: () throws(UpstreamError) -> T
+    ) throws(UpstreamError) -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try body()
+            } catch {
+                guard error.isTransient, attempt < attempts else { throw error }
+                let exponential = min(5000, baseDelayMilliseconds << (attempt - 1))
+                let jitter = Int.random(in: 0...max(1, exponential / 2))
+                Sleep.milliseconds(exponential / 2 + jitter)
+            }
+        }
+    }
+
+    /// `application/x-www-form-urlencoded` (RFC 3986 unreserved characters kept).
+    public static func formEncode(_ fields: [(String, String)]) -> String {
+        fields.map { "\(PercentDecoding.encode($0.0))=\(PercentDecoding.encode($0.1))" }.joined(separator: "&")
+    }
+
+    /// A `multipart/form-data` body and its content type.
+    public static func multipart(_ fields: [(String, String)]) -> (body: [UInt8], contentType: String) {
+        let boundary = "igmedia-" + Digest.hex(SecureRandom.bytes(12))
+        var body: [UInt8] = []
+        for (name, value) in fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n".utf8)
+            body += Array(value.utf8) + [0x0D, 0x0A]
+        }
+        body += Array("--\(boundary)--\r\n".utf8)
+        return (body, "multipart/form-data; boundary=\(boundary)")
+    }
+}
+
+/// Blocking sleeps for retry backoff (the model is thread-per-request).
+public enum Sleep {
+    public static func milliseconds(_ ms: Int) {
+        guard ms > 0 else { return }
+        var request = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 { request = remaining }
+    }
+}

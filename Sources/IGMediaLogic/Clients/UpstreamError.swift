@@ -1,0 +1,49 @@
+/// A failure of an outbound service call. `message` is safe to log and to show: it never carries
+/// a token, secret, signature or a URL with credentials in its query.
+public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        /// DNS, connect, reset: no HTTP answer.
+        case transport
+        case timeout
+        /// 429, Graph codes 4/17/32/613, Cloudinary 420.
+        case rateLimited
+        /// Token or key invalid, expired or revoked (Graph 190, HTTP 401).
+        case auth
+        /// The request was refused as invalid (4xx validation); retrying will not help.
+        case rejected
+        case notFound
+        /// 5xx, Graph codes 1/2: try again later.
+        case server
+        /// An answer this client cannot read.
+        case malformed
+    }
+
+    public var service: String
+    public var kind: Kind
+    public var status: Int?
+    public var message: String
+    /// Service-specific error code (Graph `code`), when there is one.
+    public var code: Int?
+
+    public init(service: String, kind: Kind, status: Int? = nil, message: String, code: Int? = nil) {
+        self.service = service
+        self.kind = kind
+        self.status = status
+        self.message = message
+        self.code = code
+    }
+
+    /// Worth retrying with backoff.
+    public var isTransient: Bool {
+        switch kind {
+        case .transport, .timeout, .rateLimited, .server: return true
+        case .auth, .rejected, .notFound, .malformed: return false
+        }
+    }
+
+    public var description: String {
+        var text = "\(service) \(kind.rawValue)"
+        if let status { text += " (HTTP \(status)" + (code.map { ", code \($0)" } ?? "") + ")" }
+        return text + ": \(message)"
+    }
+}
