@@ -48,6 +48,8 @@ public struct AppConfig: Sendable {
     public var photosTTLSeconds: Int
     public var maxBodyBytes: Int
     public var photosCacheControl: String
+    /// How long a sync may hold its per-tenant lock before it expires on its own.
+    public var syncLockTTLSeconds: Int
     public var qstash: QStash?
     public var cloudinary: Cloudinary?
     public var instagram: Instagram
@@ -66,6 +68,7 @@ public struct AppConfig: Sendable {
         maxBodyBytes = env.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1024...67_108_864)
         keyPrefix = env.raw("REDIS_KEY_PREFIX") ?? ""
         photosCacheControl = env.raw("PHOTOS_CACHE_CONTROL") ?? "private, max-age=60"
+        syncLockTTLSeconds = env.integer("SYNC_LOCK_TTL_SECONDS", default: 300, range: 5...3600)
 
         // Storage: exactly one backend.
         let redisURL = env.raw("REDIS_URL")

@@ -6,12 +6,18 @@ public struct RegisterHandler: RequestHandler {
     let registrationSecret: String?
     let clock: any Clock
     let logger: Logger
+    /// Syncs a tenant registered with an access token right away, for a real photosCount.
+    let syncEngine: SyncEngine?
 
-    public init(repository: TenantRepository, registrationSecret: String?, clock: any Clock = SystemClock(), logger: Logger) {
+    public init(
+        repository: TenantRepository, registrationSecret: String?, clock: any Clock = SystemClock(), logger: Logger,
+        syncEngine: SyncEngine? = nil
+    ) {
         self.repository = repository
         self.registrationSecret = registrationSecret
         self.clock = clock
         self.logger = logger
+        self.syncEngine = syncEngine
     }
 
     public func handle(_ request: Request) throws -> Response {
@@ -29,11 +35,22 @@ public struct RegisterHandler: RequestHandler {
             tokenUpdate: body.instagramAccessToken == nil ? nil : now, createdAt: now)
         try repository.create(tenant)
         logger.info("tenant registered", metadata: ["tenant": "\(tenant.id)", "request": "\(request.requestID)"])
-        return Envelope.success(
-            .object([
-                ("authToken", .string(tenant.authToken)),
-                ("photosCount", .int(0)),
-                ("tenantId", .string(tenant.id)),
-            ]), status: .created)
+        var photosCount = 0
+        var note: String?
+        if tenant.instagramAccessToken != nil, let syncEngine {
+            // The tenant exists either way; a failed first sync is reported, not fatal.
+            do {
+                photosCount = try syncEngine.sync(tenantID: tenant.id).photosCount
+            } catch {
+                note = "Registered, but the first sync failed: \(error). It is retried on the next scheduled sync."
+            }
+        }
+        var data: [(String, JSONValue)] = [
+            ("authToken", .string(tenant.authToken)),
+            ("photosCount", .int(photosCount)),
+            ("tenantId", .string(tenant.id)),
+        ]
+        if let note { data.append(("note", .string(note))) }
+        return Envelope.success(.object(data), status: .created)
     }
 }

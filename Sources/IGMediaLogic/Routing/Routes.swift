@@ -6,6 +6,10 @@ public enum Routes {
         public var instagramCallback: any RequestHandler = InstagramCallbackHandler()
         public var register: (any RequestHandler)?
         public var photos: (any RequestHandler)?
+        public var obtainToken: (any RequestHandler)?
+        public var refreshToken: (any RequestHandler)?
+        public var syncAll: (any RequestHandler)?
+        public var syncProcess: (any RequestHandler)?
 
         public init() {}
     }
@@ -17,6 +21,10 @@ public enum Routes {
         ]
         if let register = handlers.register { routes.append(Route("POST", "/register", register)) }
         if let photos = handlers.photos { routes.append(Route("GET", "/photos", photos)) }
+        if let obtainToken = handlers.obtainToken { routes.append(Route("POST", "/auth/obtain-token", obtainToken)) }
+        if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken)) }
+        if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll)) }
+        if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess)) }
         return routes
     }
 }

@@ -1,0 +1,164 @@
+import Logging
+
+/// Keeps one tenant's feed fresh: lock → refresh token if due → fetch media → diff against
+/// what is mirrored → upload new, destroy gone, keep unchanged → write the feed in one SET.
+///
+/// A failure to fetch leaves the stored feed exactly as it was; an item whose upload fails keeps
+/// its Instagram URL and is retried on the next sync.
+public struct SyncEngine: Sendable {
+    let repository: TenantRepository
+    let instagram: any InstagramAPI
+    let mirror: (any MediaMirror)?
+    let lock: SyncLock
+    let clock: any Clock
+    let logger: Logger
+    let mediaLimit: Int
+    let photosTTLSeconds: Int
+    let tokenRefreshAfterHours: Int
+
+    public init(
+        repository: TenantRepository, instagram: any InstagramAPI, mirror: (any MediaMirror)?, lock: SyncLock,
+        clock: any Clock, logger: Logger, mediaLimit: Int, photosTTLSeconds: Int, tokenRefreshAfterHours: Int
+    ) {
+        self.repository = repository
+        self.instagram = instagram
+        self.mirror = mirror
+        self.lock = lock
+        self.clock = clock
+        self.logger = logger
+        self.mediaLimit = mediaLimit
+        self.photosTTLSeconds = photosTTLSeconds
+        self.tokenRefreshAfterHours = tokenRefreshAfterHours
+    }
+
+    public func sync(tenantID: String) throws(SyncError) -> SyncResult {
+        let started = clock.monotonicNanoseconds()
+        let owner: String
+        do {
+            guard let acquired = try lock.acquire(tenantID) else { throw SyncError.locked }
+            owner = acquired
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw .storeFailed(error as? StoreError ?? .unavailable("lock"))
+        }
+        defer {
+            do {
+                try lock.release(tenantID, owner: owner)
+            } catch {
+                logger.warning("sync lock release failed; it expires on its own", metadata: ["tenant": "\(tenantID)"])
+            }
+        }
+        var result = try syncLocked(tenantID)
+        result.durationMilliseconds = Int((clock.monotonicNanoseconds() - started) / 1_000_000)
+        return result
+    }
+
+    private func syncLocked(_ tenantID: String) throws(SyncError) -> SyncResult {
+        var tenant: Tenant
+        do {
+            guard let loaded = try repository.load(tenantID) else { throw SyncError.tenantNotFound }
+            tenant = loaded
+        } catch let error as SyncError {
+            throw error
+        } catch let error as StoreError {
+            throw .storeFailed(error)
+        } catch {
+            throw .tenantUnreadable("\(error)")
+        }
+        guard let currentToken = tenant.instagramAccessToken else {
+            recordError(tenantID, SyncError.noAccessToken.description)
+            throw .noAccessToken
+        }
+
+        let refreshResult = refreshIfDue(&tenant, token: currentToken)
+        let token = tenant.instagramAccessToken ?? currentToken
+
+        let media: [InstagramMedia]
+        do {
+            media = try instagram.fetchMedia(
+                apiType: tenant.apiType, accountID: tenant.instagramAccountID, accessToken: token, limit: mediaLimit)
+        } catch {
+            recordError(tenantID, error.description)
+            throw .fetchFailed(error)
+        }
+
+        var existing: [String: String] = [:]
+        if mirror != nil {
+            do {
+                existing = try repository.mirroredAssets(tenantID)
+            } catch {
+                throw .storeFailed(error)
+            }
+        }
+        let plan = MirrorPlan(tenantID: tenantID, media: media, existing: existing)
+        var mirrored = plan.kept
+        var added: [String: String] = [:]
+        var failed = 0
+        var removed: [String] = []
+        if let mirror {
+            let results = plan.uploads.isEmpty ? [] : mirror.upload(plan.uploads)
+            for (upload, result) in zip(plan.uploads, results) {
+                switch result {
+                case .success(let asset):
+                    let key = MirrorPlan.key(resourceType: upload.resourceType, publicID: upload.publicID)
+                    mirrored[key] = asset.secureURL
+                    added[key] = asset.secureURL
+                case .failure(let error):
+                    failed += 1
+                    logger.warning("upload failed; serving Instagram's URL", metadata: ["tenant": "\(tenantID)", "error": "\(error)"])
+                }
+            }
+            if !plan.removed.isEmpty {
+                let targets = plan.removed.map { key -> (publicID: String, resourceType: String) in
+                    let parts = key.split(separator: ":", maxSplits: 1)
+                    return (String(parts.last ?? ""), String(parts.first ?? "image"))
+                }
+                for (key, outcome) in zip(plan.removed, mirror.destroy(targets)) {
+                    if case .success = outcome { removed.append(key) }
+                }
+            }
+        }
+
+        let feed = FeedBuilder(tenantID: tenantID, mirrored: mirrored).build(media)
+        let bytes = JSONWriter.encode(feed)
+        do {
+            try repository.commitSync(
+                tenantID: tenantID, feedJSON: bytes, etag: FeedBuilder.etag(bytes), ttlSeconds: photosTTLSeconds,
+                addedAssets: added, removedAssets: removed, syncedAt: ISO8601.format(clock.now()))
+        } catch {
+            throw .storeFailed(error)
+        }
+        return SyncResult(
+            photosCount: feed.arrayValue?.count ?? 0, uploaded: added.count, deleted: removed.count,
+            kept: plan.kept.count, failed: failed, refreshTokenResult: refreshResult, durationMilliseconds: 0)
+    }
+
+    /// Refreshes the token when it is older than the policy allows; a failed refresh is reported
+    /// and the sync goes on with the current token.
+    private func refreshIfDue(_ tenant: inout Tenant, token: String) -> String {
+        let now = clock.now()
+        if let updated = tenant.tokenUpdate.flatMap(ISO8601.parse), now - updated < Double(tokenRefreshAfterHours) * 3600 {
+            return "not_due"
+        }
+        do {
+            let refreshed = try instagram.refreshToken(
+                apiType: tenant.apiType, accessToken: token, appID: tenant.instagramAppID, appSecret: tenant.instagramAccountSecret)
+            try repository.updateAccessToken(tenantID: tenant.id, token: refreshed.accessToken, at: ISO8601.format(now))
+            tenant.instagramAccessToken = refreshed.accessToken
+            tenant.tokenUpdate = ISO8601.format(now)
+            return "success"
+        } catch {
+            logger.warning("token refresh failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+            return "failed: \(error)"
+        }
+    }
+
+    private func recordError(_ tenantID: String, _ message: String) {
+        do {
+            try repository.recordSyncError(tenantID: tenantID, message: message, at: ISO8601.format(clock.now()))
+        } catch {
+            logger.warning("could not record the sync error", metadata: ["tenant": "\(tenantID)"])
+        }
+    }
+}

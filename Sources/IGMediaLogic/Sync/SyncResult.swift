@@ -1,0 +1,51 @@
+/// What one tenant's sync did.
+public struct SyncResult: Sendable, Equatable {
+    public var photosCount: Int
+    public var uploaded: Int
+    public var deleted: Int
+    public var kept: Int
+    public var failed: Int
+    /// `success`, `not_due`, `no_token`, or `failed: <reason>`.
+    public var refreshTokenResult: String
+    public var durationMilliseconds: Int
+
+    public var json: JSONValue {
+        .object([
+            ("photosCount", .int(photosCount)), ("uploaded", .int(uploaded)), ("deleted", .int(deleted)),
+            ("kept", .int(kept)), ("failed", .int(failed)),
+        ])
+    }
+}
+
+/// Why a sync did not complete. Descriptions are safe to log and to return.
+public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
+    case tenantNotFound
+    /// Another sync of this tenant holds the lock.
+    case locked
+    /// The tenant has no Instagram access token to sync with.
+    case noAccessToken
+    /// Instagram failed; the stored feed is unchanged.
+    case fetchFailed(UpstreamError)
+    case storeFailed(StoreError)
+    case tenantUnreadable(String)
+
+    public var description: String {
+        switch self {
+        case .tenantNotFound: return "tenant not found"
+        case .locked: return "another sync of this tenant is running"
+        case .noAccessToken: return "tenant has no Instagram access token"
+        case .fetchFailed(let error): return "fetching media failed: \(error)"
+        case .storeFailed(let error): return error.description
+        case .tenantUnreadable(let why): return why
+        }
+    }
+
+    /// Retrying later may succeed (QStash should retry, the timer will).
+    public var isTransient: Bool {
+        switch self {
+        case .locked, .storeFailed: return true
+        case .fetchFailed(let error): return error.isTransient
+        case .tenantNotFound, .noAccessToken, .tenantUnreadable: return false
+        }
+    }
+}
