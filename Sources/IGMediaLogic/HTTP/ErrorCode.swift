@@ -10,6 +10,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case conflict = "CONFLICT"
     case internalError = "INTERNAL_ERROR"
     case serviceUnavailable = "SERVICE_UNAVAILABLE"
+    /// nginx's limit_req answer.
+    case rateLimited = "RATE_LIMITED"
+    /// A QStash-delivered sync that a retry cannot fix (answered 489, non-retryable).
+    case syncFailed = "SYNC_FAILED"
 
     public var status: HTTPStatus {
         switch self {
@@ -21,6 +25,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .conflict: return .conflict
         case .internalError: return .internalServerError
         case .serviceUnavailable: return .serviceUnavailable
+        case .rateLimited: return .tooManyRequests
+        case .syncFailed: return .nonRetryable
         }
     }
 }

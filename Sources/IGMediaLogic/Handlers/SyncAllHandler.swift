@@ -1,16 +1,35 @@
-/// `POST /sync` `{"secret":"…"}`: syncs every tenant. Through QStash when configured (one message
-/// per tenant), otherwise directly with bounded parallelism.
+/// `POST /sync` `{"secret":"…"}`: syncs every tenant. With QStash configured it publishes one
+/// message per tenant to `{WEBHOOK_BASE_URL}/sync/process/{tenantId}`; without it, it runs the
+/// sync directly with bounded parallelism and reports per-tenant results.
 public struct SyncAllHandler: RequestHandler {
+    /// Where QStash should deliver, and the client to publish with.
+    public struct Publisher: Sendable {
+        public var client: QStashClient
+        public var webhookBaseURL: String
+
+        public init(client: QStashClient, webhookBaseURL: String) {
+            self.client = client
+            self.webhookBaseURL = webhookBaseURL
+        }
+    }
+
     let repository: TenantRepository
     let runner: SyncRunner
+    let publisher: Publisher?
     let secret: String
     let parallelism: Int
+    let clock: any Clock
 
-    public init(repository: TenantRepository, runner: SyncRunner, secret: String, parallelism: Int = 4) {
+    public init(
+        repository: TenantRepository, runner: SyncRunner, publisher: Publisher?, secret: String, parallelism: Int = 4,
+        clock: any Clock = SystemClock()
+    ) {
         self.repository = repository
         self.runner = runner
+        self.publisher = publisher
         self.secret = secret
         self.parallelism = parallelism
+        self.clock = clock
     }
 
     public func handle(_ request: Request) throws -> Response {
@@ -19,25 +38,45 @@ public struct SyncAllHandler: RequestHandler {
             throw HTTPError.unauthorized("Invalid sync secret")
         }
         let tenantIDs = try repository.allTenantIDs()
-        let outcomes = runner.syncAll(tenantIDs, parallelism: parallelism)
+        var queued: [JSONValue] = []
         var errors: [JSONValue] = []
         var results: [JSONValue] = []
-        for outcome in outcomes {
-            switch outcome.result {
-            case .success(let result):
-                results.append(.object([("tenantId", .string(outcome.tenantID))] + (result.json.objectMembers ?? [])))
-            case .failure(let error):
-                errors.append(.object([("tenantId", .string(outcome.tenantID)), ("error", .string(error.description))]))
+        if let publisher {
+            // One id per tenant and hour: a double trigger within the hour is dropped by QStash.
+            let hour = String(ISO8601.format(clock.now()).prefix(13))
+            let messages = tenantIDs.map { id in
+                QStashClient.Message(
+                    destination: "\(publisher.webhookBaseURL)/sync/process/\(id)",
+                    body: JSONWriter.encode(.object([("tenantId", .string(id))])),
+                    deduplicationID: "sync-\(id)-\(hour.replacingAll(":", with: "-"))")
+            }
+            for (id, outcome) in zip(tenantIDs, publisher.client.publishAll(messages)) {
+                switch outcome {
+                case .success(let published): queued.append(.string(published.messageID))
+                case .failure(let error): errors.append(Self.error(id, error.description))
+                }
+            }
+        } else {
+            for outcome in runner.syncAll(tenantIDs, parallelism: parallelism) {
+                switch outcome.result {
+                case .success(let result):
+                    results.append(.object([("tenantId", .string(outcome.tenantID))] + (result.json.objectMembers ?? [])))
+                case .failure(let error):
+                    errors.append(Self.error(outcome.tenantID, error.description))
+                }
             }
         }
-        return Envelope.success(.object([
-            ("summary", .object([
-                ("totalTenants", .int(tenantIDs.count)),
-                ("queuedTasks", .array([])),
-                ("errors", .array(errors)),
-                ("results", .array(results)),
-            ])),
-        ]))
+        var summary: [(String, JSONValue)] = [
+            ("totalTenants", .int(tenantIDs.count)),
+            ("queuedTasks", .array(queued)),
+            ("errors", .array(errors)),
+        ]
+        if publisher == nil { summary.append(("results", .array(results))) }
+        return Envelope.success(.object([("summary", .object(summary))]))
+    }
+
+    static func error(_ tenantID: String, _ reason: String) -> JSONValue {
+        .object([("tenantId", .string(tenantID)), ("error", .string(reason))])
     }
 }
 

@@ -1,0 +1,68 @@
+/// Publishes messages to Upstash QStash (`POST /v2/publish/<destination>`).
+public struct QStashClient: Sendable {
+    let core: APIClientCore
+    let token: String
+
+    public init(baseURL: String, token: String, transport: any HTTPTransport, timeoutMilliseconds: Int = 10_000) {
+        core = APIClientCore(service: "qstash", baseURL: baseURL, transport: transport, timeoutMilliseconds: timeoutMilliseconds)
+        self.token = token
+    }
+
+    public struct Message: Sendable {
+        /// Full destination URL, appended verbatim after `/v2/publish/`.
+        public var destination: String
+        public var body: [UInt8]
+        public var deduplicationID: String?
+        public var retries: Int
+
+        public init(destination: String, body: [UInt8], deduplicationID: String?, retries: Int = 3) {
+            self.destination = destination
+            self.body = body
+            self.deduplicationID = deduplicationID
+            self.retries = retries
+        }
+    }
+
+    public struct Published: Sendable, Equatable {
+        public var messageID: String
+        public var deduplicated: Bool
+    }
+
+    func request(_ message: Message) -> HTTPClientRequest {
+        var headers = [
+            ("Authorization", "Bearer \(token)"),
+            ("Content-Type", "application/json"),
+            ("Upstash-Method", "POST"),
+            ("Upstash-Retries", String(message.retries)),
+        ]
+        if let id = message.deduplicationID { headers.append(("Upstash-Deduplication-Id", id)) }
+        return core.request("POST", "/v2/publish/" + message.destination, headers: headers, body: message.body)
+    }
+
+    /// Publishes every message in parallel (bounded); one failure never stops the others.
+    public func publishAll(_ messages: [Message], concurrency: Int = 8) -> [Result<Published, UpstreamError>] {
+        core.sendAll(messages.map(request), concurrency: concurrency).map { result in
+            result.flatMap { response in Result { () throws(UpstreamError) in try parse(response) } }
+        }
+    }
+
+    func parse(_ response: HTTPClientResponse) throws(UpstreamError) -> Published {
+        guard response.status == 200 || response.status == 201 else {
+            let message = (try? JSONParser.parse(response.body))?["error"]?.stringValue ?? "HTTP \(response.status)"
+            let kind: UpstreamError.Kind
+            switch response.status {
+            case 429: kind = .rateLimited
+            case 401, 403: kind = .auth
+            case 404: kind = .notFound
+            case 500...599: kind = .server
+            default: kind = .rejected
+            }
+            throw UpstreamError(service: "qstash", kind: kind, status: response.status, message: String(message.prefix(200)))
+        }
+        let json = try core.json(response)
+        guard let id = json["messageId"]?.stringValue else {
+            throw UpstreamError(service: "qstash", kind: .malformed, status: response.status, message: "no messageId in the answer")
+        }
+        return Published(messageID: id, deduplicated: json["deduplicated"]?.boolValue ?? false)
+    }
+}
