@@ -45,7 +45,8 @@ public enum ServiceFactory {
         handlers.register = RegisterHandler(
             repository: services.repository, registrationSecret: services.config.registrationSecret,
             clock: services.clock, logger: logger)
-        handlers.photos = PhotosHandler(authenticator: authenticator, repository: services.repository)
+        handlers.photos = PhotosHandler(
+            authenticator: authenticator, repository: services.repository, cacheControl: services.config.photosCacheControl)
         return Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
     }
 }

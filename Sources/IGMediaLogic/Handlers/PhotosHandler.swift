@@ -5,10 +5,12 @@
 public struct PhotosHandler: RequestHandler {
     let authenticator: TenantAuthenticator
     let repository: TenantRepository
+    let cacheControl: String
 
-    public init(authenticator: TenantAuthenticator, repository: TenantRepository) {
+    public init(authenticator: TenantAuthenticator, repository: TenantRepository, cacheControl: String = "private, max-age=60") {
         self.authenticator = authenticator
         self.repository = repository
+        self.cacheControl = cacheControl
     }
 
     private static let emptyFeed: [UInt8] = Array("[]".utf8)
@@ -18,11 +20,33 @@ public struct PhotosHandler: RequestHandler {
         let feed = try repository.readFeed(tenantID)
         guard feed.tenantExists else { throw HTTPError.notFound("Tenant not found") }
         var photos = feed.photosJSON ?? Self.emptyFeed
+        var etag = feed.photosJSON == nil ? nil : feed.etag
         if !Self.looksLikeArray(photos) {
             // Never splice something that would break the envelope.
             photos = Self.emptyFeed
+            etag = nil
         }
-        return Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}")
+        // The ETag was computed when the feed was written; nothing is hashed per request.
+        if let etag, let condition = request.headers["If-None-Match"], Self.matches(condition, etag) {
+            var notModified = Response(status: .notModified)
+            notModified.headers.add("ETag", etag)
+            notModified.headers.add("Cache-Control", cacheControl)
+            return notModified
+        }
+        var response = Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}")
+        if let etag { response.headers.add("ETag", etag) }
+        response.headers.add("Cache-Control", cacheControl)
+        return response
+    }
+
+    /// `If-None-Match`: `*` or a list of (possibly weak) tags.
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            var tag = candidate.trimmingSpaces()
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+            return tag == etag[...]
+        }
     }
 
     static func looksLikeArray(_ bytes: [UInt8]) -> Bool {
