@@ -1,0 +1,135 @@
+/// Turns Instagram answers into `UpstreamError`s (reference §4.6): the body decides first — the
+/// Graph shape `{"error":{"message","type","code","error_subcode","fbtrace_id"}}` or the
+/// api.instagram.com shape `{"error_type","code","error_message"}` — then the HTTP status.
+///
+/// Messages are Instagram's own text, clipped, with every known secret scrubbed and the query of
+/// any URL dropped, so they are safe to log and to store as a tenant's last error.
+enum InstagramErrorClassifier {
+    /// The `service` of every Instagram `UpstreamError`.
+    static let service = "instagram"
+    static let maxMessageLength = 300
+
+    /// The kind for a Graph error `code` (nil when the code is not one the table decides).
+    static func kind(graphCode code: Int) -> UpstreamError.Kind? {
+        switch code {
+        case 190, 102: return .auth
+        // 368 is a temporary policy block: back off like a throttle, never hammer it.
+        case 4, 17, 32, 341, 368, 613, 80002: return .rateLimited
+        case 1, 2: return .server
+        case 10, 200...299: return .auth
+        case 100: return .rejected
+        default: return nil
+        }
+    }
+
+    /// The kind for an HTTP status when the body did not decide.
+    static func kind(status: Int) -> UpstreamError.Kind {
+        switch status {
+        case 401: return .auth
+        case 404: return .notFound
+        case 429: return .rateLimited
+        case 400..<500: return .rejected
+        case 500..<600: return .server
+        default: return .malformed
+        }
+    }
+
+    /// The JSON body of a successful answer, or the error it stands for. `secrets` are scrubbed
+    /// from any message (tokens, app secret, authorization code).
+    static func check(_ response: HTTPClientResponse, secrets: [String]) -> Result<JSONValue, UpstreamError> {
+        let status = response.status
+        let json = try? JSONParser.parse(response.body, maxDepth: 64)
+        if let json, let error = error(in: json, status: status, secrets: secrets) {
+            return .failure(error)
+        }
+        guard (200..<300).contains(status) else {
+            let what = json == nil ? "a non-JSON body" : "an unrecognised JSON body"
+            return .failure(
+                UpstreamError(service: service, kind: kind(status: status), status: status, message: "HTTP \(status) with \(what)"))
+        }
+        guard let json else {
+            return .failure(UpstreamError(service: service, kind: .malformed, status: status, message: "answer is not JSON"))
+        }
+        return .success(json)
+    }
+
+    /// The error described by a JSON body in either of Instagram's two shapes, or nil.
+    static func error(in json: JSONValue, status: Int, secrets: [String]) -> UpstreamError? {
+        if let graph = json["error"], case .object = graph {
+            let code = graph["code"]?.intValue
+            var details: [String] = []
+            if let type = graph["type"]?.stringValue { details.append(type) }
+            if let subcode = graph["error_subcode"]?.intValue { details.append("subcode \(subcode)") }
+            if let trace = graph["fbtrace_id"]?.stringValue { details.append("fbtrace_id \(trace)") }
+            let text = graph["message"]?.stringValue ?? graph["error_user_msg"]?.stringValue ?? "error without a message"
+            return make(code: code, status: status, text: text, details: details, secrets: secrets)
+        }
+        if let errorType = json["error_type"]?.stringValue {
+            let text = json["error_message"]?.stringValue ?? "error without a message"
+            return make(code: json["code"]?.intValue, status: status, text: text, details: [errorType], secrets: secrets)
+        }
+        return nil
+    }
+
+    private static func make(code: Int?, status: Int, text: String, details: [String], secrets: [String]) -> UpstreamError {
+        // A Graph error inside a 2xx still is an error; the status then says nothing.
+        let decided = code.flatMap { kind(graphCode: $0) } ?? (status >= 400 ? kind(status: status) : .rejected)
+        var message = redact(text, secrets: secrets)
+        if !details.isEmpty { message += " (" + details.map { redact($0, secrets: secrets) }.joined(separator: ", ") + ")" }
+        return UpstreamError(service: service, kind: decided, status: status, message: message, code: code)
+    }
+
+    /// `text` without any of `secrets`, without URL queries, clipped to a loggable length.
+    static func redact(_ text: String, secrets: [String]) -> String {
+        // Bytes, not Characters: a secret must match even when a combining mark follows it.
+        var bytes = Array(text.utf8)
+        for secret in secrets where secret.utf8.count >= 4 {
+            bytes = replacing(Array(secret.utf8), with: Array("[redacted]".utf8), in: bytes)
+        }
+        var result = String(decoding: dropURLQueries(bytes), as: UTF8.self)
+        if result.count > maxMessageLength { result = String(result.prefix(maxMessageLength)) + "…" }
+        return result
+    }
+
+    static func replacing(_ target: [UInt8], with replacement: [UInt8], in bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == target[0], bytes[index...].starts(with: target) {
+                output += replacement
+                index += target.count
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
+    /// Cuts `?query` off every `http://`/`https://` URL (Graph `next` links embed the token).
+    static func dropURLQueries(_ bytes: [UInt8]) -> [UInt8] {
+        let scheme = Array("http".utf8)
+        let stops: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09, UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")]
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        var inURL = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if !inURL, byte == scheme[0], bytes[index...].starts(with: scheme) {
+                inURL = true
+            } else if inURL, stops.contains(byte) {
+                inURL = false
+            } else if inURL, byte == UInt8(ascii: "?") {
+                output += Array("?[query removed]".utf8)
+                while index < bytes.count, !stops.contains(bytes[index]) { index += 1 }
+                inURL = false
+                continue
+            }
+            output.append(byte)
+            index += 1
+        }
+        return output
+    }
+}
