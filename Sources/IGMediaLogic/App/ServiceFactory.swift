@@ -8,6 +8,9 @@ public enum ServiceFactory {
         public let store: any RedisStore
         public let transport: any HTTPTransport
         public let repository: TenantRepository
+        public let keys: KeySpace
+        public let instagram: any InstagramAPI
+        public let mirror: (any MediaMirror)?
         public let clock: any Clock
     }
 
@@ -35,18 +38,57 @@ public enum ServiceFactory {
         } catch {
             throw StartupError(description: "ENCRYPTION_KEY is unusable: \(error)")
         }
-        let repository = TenantRepository(store: store, keys: KeySpace(prefix: config.keyPrefix), secrets: secrets)
-        return Services(config: config, store: store, transport: transport, repository: repository, clock: clock)
+        let keys = KeySpace(prefix: config.keyPrefix)
+        let repository = TenantRepository(store: store, keys: keys, secrets: secrets)
+        let instagram = InstagramGraphClient(config: config.instagram, transport: transport)
+        let mirror: (any MediaMirror)? = config.cloudinary.map { CloudinaryClient(config: $0, transport: transport, clock: clock) }
+        return Services(
+            config: config, store: store, transport: transport, repository: repository, keys: keys, instagram: instagram,
+            mirror: mirror, clock: clock)
+    }
+
+    public static func makeSyncEngine(services: Services, logger: Logger) -> SyncEngine {
+        let config = services.config
+        return SyncEngine(
+            repository: services.repository, instagram: services.instagram, mirror: services.mirror,
+            lock: SyncLock(store: services.store, keys: services.keys, ttlSeconds: config.syncLockTTLSeconds),
+            clock: services.clock, logger: logger, mediaLimit: config.instagram.mediaLimit,
+            photosTTLSeconds: config.photosTTLSeconds, tokenRefreshAfterHours: config.instagram.tokenRefreshAfterHours)
+    }
+
+    public static func makeSyncRunner(services: Services, logger: Logger) -> SyncRunner {
+        SyncRunner(engine: makeSyncEngine(services: services, logger: logger), logger: logger)
     }
 
     public static func makeApplication(services: Services, logger: Logger) -> Application {
-        var handlers = Routes.Handlers()
+        let config = services.config
+        let engine = makeSyncEngine(services: services, logger: logger)
         let authenticator = TenantAuthenticator(repository: services.repository)
+        var handlers = Routes.Handlers()
         handlers.register = RegisterHandler(
-            repository: services.repository, registrationSecret: services.config.registrationSecret,
-            clock: services.clock, logger: logger)
+            repository: services.repository, registrationSecret: config.registrationSecret, clock: services.clock,
+            logger: logger, syncEngine: engine)
         handlers.photos = PhotosHandler(
             authenticator: authenticator, repository: services.repository, cacheControl: services.config.photosCacheControl)
+        handlers.obtainToken = ObtainTokenHandler(instagram: services.instagram, redirectURI: config.instagram.redirectURI)
+        handlers.refreshToken = RefreshTokenHandler(
+            authenticator: authenticator, repository: services.repository, instagram: services.instagram, clock: services.clock)
+        let publisher = config.qstash.map {
+            SyncAllHandler.Publisher(
+                client: QStashClient(baseURL: $0.baseURL, token: $0.token, transport: services.transport),
+                webhookBaseURL: $0.webhookBaseURL)
+        }
+        handlers.syncAll = SyncAllHandler(
+            repository: services.repository, runner: SyncRunner(engine: engine, logger: logger), publisher: publisher,
+            secret: config.syncInternalSecret, clock: services.clock)
+        if let qstash = config.qstash {
+            handlers.syncProcess = SyncProcessHandler(
+                verifier: QStashSignatureVerifier(
+                    currentKey: qstash.currentSigningKey, nextKey: qstash.nextSigningKey,
+                    clockToleranceSeconds: qstash.clockToleranceSeconds),
+                webhookBaseURL: qstash.webhookBaseURL, engine: engine, store: services.store, keys: services.keys,
+                clock: services.clock, logger: logger)
+        }
         return Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
     }
 }
