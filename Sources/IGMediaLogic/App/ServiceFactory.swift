@@ -63,13 +63,15 @@ public enum ServiceFactory {
     public static func makeApplication(services: Services, logger: Logger) -> Application {
         let config = services.config
         let engine = makeSyncEngine(services: services, logger: logger)
-        let authenticator = TenantAuthenticator(repository: services.repository)
+        let authenticator = TenantAuthenticator(
+            repository: services.repository, cache: AuthTokenCache(ttlSeconds: config.authCacheTTLSeconds, clock: services.clock))
         var handlers = Routes.Handlers()
         handlers.register = RegisterHandler(
             repository: services.repository, registrationSecret: config.registrationSecret, clock: services.clock,
             logger: logger, syncEngine: engine)
         handlers.photos = PhotosHandler(
-            authenticator: authenticator, repository: services.repository, cacheControl: services.config.photosCacheControl)
+            authenticator: authenticator, repository: services.repository, cacheControl: config.photosCacheControl,
+            microcacheSeconds: config.photosMicrocacheSeconds)
         handlers.obtainToken = ObtainTokenHandler(instagram: services.instagram, redirectURI: config.instagram.redirectURI)
         handlers.refreshToken = RefreshTokenHandler(
             authenticator: authenticator, repository: services.repository, instagram: services.instagram, clock: services.clock)

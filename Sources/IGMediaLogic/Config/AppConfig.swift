@@ -48,6 +48,10 @@ public struct AppConfig: Sendable {
     public var photosTTLSeconds: Int
     public var maxBodyBytes: Int
     public var photosCacheControl: String
+    /// Seconds a token → tenant lookup is cached in-process (0 = off).
+    public var authCacheTTLSeconds: Int
+    /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
+    public var photosMicrocacheSeconds: Int
     /// How long a sync may hold its per-tenant lock before it expires on its own.
     public var syncLockTTLSeconds: Int
     public var qstash: QStash?
@@ -68,6 +72,8 @@ public struct AppConfig: Sendable {
         maxBodyBytes = env.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1024...67_108_864)
         keyPrefix = env.raw("REDIS_KEY_PREFIX") ?? ""
         photosCacheControl = env.raw("PHOTOS_CACHE_CONTROL") ?? "private, max-age=60"
+        authCacheTTLSeconds = env.integer("AUTH_CACHE_TTL_SECONDS", default: 5, range: 0...300)
+        photosMicrocacheSeconds = env.integer("PHOTOS_MICROCACHE_SECONDS", default: 2, range: 0...60)
         syncLockTTLSeconds = env.integer("SYNC_LOCK_TTL_SECONDS", default: 300, range: 5...3600)
 
         // Storage: exactly one backend.

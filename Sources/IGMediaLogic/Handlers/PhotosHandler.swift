@@ -6,11 +6,18 @@ public struct PhotosHandler: RequestHandler {
     let authenticator: TenantAuthenticator
     let repository: TenantRepository
     let cacheControl: String
+    /// Seconds nginx's optional microcache may keep this 200 (`X-Accel-Expires`); 0 = never.
+    /// nginx consumes the header; clients never see it. Errors never carry it.
+    let microcacheSeconds: Int
 
-    public init(authenticator: TenantAuthenticator, repository: TenantRepository, cacheControl: String = "private, max-age=60") {
+    public init(
+        authenticator: TenantAuthenticator, repository: TenantRepository, cacheControl: String = "private, max-age=60",
+        microcacheSeconds: Int = 0
+    ) {
         self.authenticator = authenticator
         self.repository = repository
         self.cacheControl = cacheControl
+        self.microcacheSeconds = microcacheSeconds
     }
 
     private static let emptyFeed: [UInt8] = Array("[]".utf8)
@@ -36,6 +43,7 @@ public struct PhotosHandler: RequestHandler {
         var response = Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}")
         if let etag { response.headers.add("ETag", etag) }
         response.headers.add("Cache-Control", cacheControl)
+        if microcacheSeconds > 0 { response.headers.add("X-Accel-Expires", String(microcacheSeconds)) }
         return response
     }
 

@@ -1,17 +1,23 @@
 /// Resolves `Authorization: Bearer <authToken>` to a tenant id.
 public struct TenantAuthenticator: Sendable {
     let repository: TenantRepository
+    let cache: AuthTokenCache?
 
-    public init(repository: TenantRepository) { self.repository = repository }
+    public init(repository: TenantRepository, cache: AuthTokenCache? = nil) {
+        self.repository = repository
+        self.cache = cache
+    }
 
     /// The tenant id of the request's bearer token; 401 when missing, malformed or unknown.
     public func tenantID(for request: Request) throws -> String {
         guard let token = request.bearerToken, Self.isWellFormed(token) else {
             throw HTTPError.unauthorized()
         }
+        if let cached = cache?.tenantID(for: token) { return cached }
         guard let tenantID = try repository.tenantID(forAuthToken: token) else {
             throw HTTPError.unauthorized()
         }
+        cache?.store(tenantID, for: token)
         return tenantID
     }
 
