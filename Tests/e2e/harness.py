@@ -112,11 +112,7 @@ class RedisServer(Service):
         self.dir.mkdir(exist_ok=True)
         for _ in range(5):
             self.port = free_port()
-            self._spawn([
-                "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
-                "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-                "--enable-debug-command", "local",
-            ])
+            self._spawn_on_port()
             try:
                 wait_until(self._answers_ping, timeout=10, what="redis PING", service=self)
                 return self
@@ -125,6 +121,27 @@ class RedisServer(Service):
                 if "Address already in use" not in self.log():
                     raise
         raise ServiceError("no free port for redis-server after 5 tries", self)
+
+    def _spawn_on_port(self) -> None:
+        self._spawn([
+            "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+            "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+            "--enable-debug-command", "local",
+        ])
+
+    def kill(self) -> None:
+        """SIGKILL, no shutdown: the port closes at once and clients see refused connections."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def restart(self) -> "RedisServer":
+        """A new redis-server on the same port and --dir (after `kill` or `stop`). It starts empty
+        unless a `SAVE` wrote dump.rdb there before, which it then loads."""
+        self.kill()
+        self._spawn_on_port()
+        wait_until(self._answers_ping, timeout=10, what="redis PING after restart", service=self)
+        return self
 
     def _answers_ping(self) -> bool:
         try:
@@ -315,10 +332,16 @@ class Session:
 class Stack:
     """redis-server + igmedia-fcgi + nginx (local template), all private to one test."""
 
-    def __init__(self, redis: RedisServer, responder: Responder, nginx: Nginx):
+    def __init__(self, redis: RedisServer, responder: Responder, nginx: Nginx, upstash=None):
         self.redis = redis
         self.responder = responder
         self.nginx = nginx
+        # With the Upstash backend: the in-process FakeUpstash between the responder and redis.
+        self.upstash = upstash
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self.upstash is None else "upstash"
 
     @property
     def port(self) -> int:
@@ -354,8 +377,11 @@ class Stack:
         return self.nginx.log()
 
     def stop(self) -> None:
-        for service in (self.nginx, self.responder, self.redis):
+        for service in (self.nginx, self.responder):
             service.stop()
+        if self.upstash is not None:
+            self.upstash.stop()
+        self.redis.stop()
 
 
 def expect_error(response: Response, status: int, code: str) -> dict:
