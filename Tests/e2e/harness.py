@@ -167,12 +167,21 @@ class RedisServer(Service):
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+UNREACHABLE_URL = "http://127.0.0.1:9"
+OUTBOUND_URL_VARIABLES = (
+    "INSTAGRAM_API_URL", "INSTAGRAM_GRAPH_URL", "FACEBOOK_GRAPH_URL", "QSTASH_URL", "CLOUDINARY_API_URL",
+)
+
+
 def responder_env(redis_url: str, overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """A complete, valid configuration; a None override removes the variable."""
     env = {
         "ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "SYNC_INTERNAL_SECRET": secrets.token_hex(16),
         "REDIS_URL": redis_url,
+        # Nothing may leave the machine: every outbound base URL defaults to a closed loopback port
+        # (connection refused at once); tests that need a service point it at a fake.
+        **{name: UNREACHABLE_URL for name in OUTBOUND_URL_VARIABLES},
     }
     for name, value in (overrides or {}).items():
         if value is None:

@@ -9,6 +9,8 @@ import base64
 import http.client
 import uuid
 
+import time
+
 import pytest
 
 from fcgi_client import cgi_params, request as fcgi_request
@@ -173,6 +175,7 @@ def test_responder_itself_rejects_two_authorization_params(shared):
     assert b'"code":"UNAUTHORIZED"' in body and b"secretfeed" not in body
 
 
+@pytest.mark.stack_env(AUTH_CACHE_TTL_SECONDS="1")
 def test_deleted_tenant_hash_is_404_and_deleted_token_is_401(stack, backend):
     kept = register(stack, name="Kept tenant")
     gone = register(stack, name="Deleted tenant")
@@ -185,6 +188,8 @@ def test_deleted_tenant_hash_is_404_and_deleted_token_is_401(stack, backend):
     expect_success(stack.get("/photos", headers=kept.auth))
 
     assert stack.redis_cli("DEL", f"auth_token:{kept.token}") == "1"
+    # The responder caches token → tenant for AUTH_CACHE_TTL_SECONDS (documented bound).
+    time.sleep(1.2)
     expect_error(stack.get("/photos", headers=kept.auth), 401, "UNAUTHORIZED")
     assert_log_clean(stack, *kept.secrets(), *gone.secrets())
 

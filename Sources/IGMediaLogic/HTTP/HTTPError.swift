@@ -20,7 +20,7 @@ public struct HTTPError: Error, Sendable, Equatable {
 
     public static func validation(_ message: String) -> HTTPError { HTTPError(.validationFailed, message) }
     public static func unauthorized(_ message: String = "Missing or invalid authentication") -> HTTPError {
-        HTTPError(.unauthorized, message)
+        HTTPError(.unauthorized, message, headers: [("WWW-Authenticate", "Bearer")])
     }
     public static func notFound(_ message: String) -> HTTPError { HTTPError(.notFound, message) }
     public static func internalError(_ message: String = "Internal server error") -> HTTPError {

@@ -66,8 +66,7 @@ public struct RegisterRequest: Sendable, Equatable {
 enum JSONBody {
     /// The body as a JSON object: 400 when it is not JSON, not an object, or not sent as JSON.
     static func object(_ request: Request) throws(HTTPError) -> JSONValue {
-        let contentType = request.headers["Content-Type"]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/") && contentType.contains("+json") else {
+        guard isJSON(request.headers["Content-Type"]) else {
             throw HTTPError.validation("Content-Type must be application/json")
         }
         guard !request.body.isEmpty else { throw HTTPError.validation("Request body is required") }
@@ -79,6 +78,17 @@ enum JSONBody {
         }
         guard case .object = value else { throw HTTPError.validation("Request body must be a JSON object") }
         return value
+    }
+
+    /// `application/json` or `application/<anything>+json`, parameters (charset) allowed.
+    static func isJSON(_ header: String?) -> Bool {
+        guard let header else { return false }
+        let mediaType = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            .trimmingSpaces().lowercased()
+        if mediaType == "application/json" { return true }
+        guard mediaType.hasPrefix("application/"), mediaType.hasSuffix("+json") else { return false }
+        let subtype = mediaType.dropFirst("application/".count).dropLast("+json".count)
+        return !subtype.isEmpty && subtype.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
     }
 
     /// A string id, or an integer literal kept as its digits (ids exceed 2^53).
