@@ -135,13 +135,16 @@ class SyncWorld:
                 if not media.omit_media_url:
                     wanted.add(("video", public_id))
             elif not media.omit_media_url:
-                wanted.add(("image", public_id))  # an image, or a carousel's cover
+                wanted.add(("image", public_id))
 
         for media in self.visible_media(ig_user_id)[:limit]:
-            add(media)
-            for child in media.children:
-                if not child.deleted:
-                    add(child)
+            children = [child for child in media.children if not child.deleted]
+            # An album's cover is its mirrored first child (image, or a video's poster): no
+            # asset of its own, unless it has no children to take one from.
+            if media.media_type != "CAROUSEL_ALBUM" or not children:
+                add(media)
+            for child in children:
+                add(child)
         return wanted
 
     # ---- Cloudinary side ----------------------------------------------------------------------

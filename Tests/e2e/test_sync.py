@@ -60,6 +60,9 @@ def test_register_with_a_token_mirrors_50_media_and_serves_cdn_urls(world):
         if item.media_type == "VIDEO":
             assert photo["mediaUrl"] == cdn("video", item.id)
             assert photo["thumbnailUrl"] == cdn("image", item.id)
+        elif item.media_type == "CAROUSEL_ALBUM":
+            # The cover is the first child's image (a video child's poster).
+            assert photo["mediaUrl"] == cdn("image", item.children[0].id)
         else:
             assert photo["mediaUrl"] == cdn("image", item.id)
         if item.media_type == "CAROUSEL_ALBUM":
@@ -106,7 +109,7 @@ def test_a_deleted_post_is_dropped_and_its_assets_destroyed_then_an_unchanged_re
     carousel = next(m for m in media if m.media_type == "CAROUSEL_ALBUM")
     gone_ids = {video.id, carousel.id} | {c.id for c in carousel.children}
     gone = {key for key in mirrored if key[1].rsplit("/", 1)[1] in gone_ids}
-    assert len(gone) == 2 + 1 + 4, gone  # video + poster; cover + IMAGE, VIDEO + poster, IMAGE
+    assert len(gone) == 2 + 4, gone  # video + poster; children IMAGE, VIDEO + poster, IMAGE
 
     world.instagram.delete_media(video.id)
     world.instagram.delete_media(carousel.id)
@@ -268,11 +271,6 @@ def test_the_feed_never_calls_instagram(world):
     assert re.fullmatch(r'"[0-9a-f]{32}"', world.photos_response(data["authToken"]).header("ETag") or "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a carousel's cover is always uploaded as an image from the parent media_url, which is the "
-    "first child's URL; when that child is a VIDEO it is an mp4, Cloudinary answers 400 'Invalid image "
-    "file' on every sync (failed=1, one upload call per unchanged re-sync) and the feed serves "
-    "Instagram's expiring mp4 URL as the carousel's mediaUrl"))
 def test_a_carousel_whose_first_child_is_a_video_is_fully_mirrored(world):
     account = world.instagram.create_account(media=[
         {"media_type": "CAROUSEL_ALBUM", "caption": "video first", "children": ["VIDEO", "IMAGE"]},

@@ -15,7 +15,7 @@ struct FeedBuilder {
         var items: [JSONValue] = []
         for item in media {
             let isVideo = item.mediaType == "VIDEO"
-            let mediaURL = url(item.id, isVideo ? "video" : "image", fallback: item.mediaURL)
+            let mediaURL = coverURL(item) ?? url(item.id, isVideo ? "video" : "image", fallback: item.mediaURL)
             let thumbnailURL = isVideo ? url(item.id, "image", fallback: item.thumbnailURL) : nil
             // A post with nothing to show (media_url withheld for copyright) is left out.
             guard let shown = mediaURL ?? thumbnailURL else { continue }
@@ -45,6 +45,15 @@ struct FeedBuilder {
             items.append(.object(fields))
         }
         return .array(items)
+    }
+
+    /// An album's cover: its first child's image, or that child's poster when it is a video.
+    func coverURL(_ item: InstagramMedia) -> String? {
+        guard item.mediaType == "CAROUSEL_ALBUM", let first = item.children.first else { return nil }
+        if first.mediaType == "VIDEO" {
+            return url(first.id, "image", fallback: first.thumbnailURL)
+        }
+        return url(first.id, "image", fallback: first.mediaURL)
     }
 
     /// A strong ETag of the exact stored bytes, computed once when the feed is written.

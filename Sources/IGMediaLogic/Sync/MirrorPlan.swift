@@ -31,6 +31,10 @@ struct MirrorPlan {
             case "VIDEO":
                 want(item.id, "video", item.mediaURL)
                 want(item.id, "image", item.thumbnailURL)
+            case "CAROUSEL_ALBUM" where !item.children.isEmpty:
+                // The album's own media_url is its first child's (an mp4 when that child is a
+                // video): the cover is taken from the mirrored first child instead.
+                break
             default:
                 want(item.id, "image", item.mediaURL)
             }
