@@ -40,44 +40,8 @@ extension CloudinaryClient {
         return answer["error"]?["message"]?.stringValue ?? answer["error"]?.stringValue
     }
 
-    /// `text` without secrets, signatures (hex runs of 32+ digits), URL query strings (signed CDN
-    /// links) or control characters, clipped to `maxMessageCharacters`.
+    /// `text` without secrets, signatures, URL query strings or control characters, clipped.
     static func safeMessage(_ text: String, redacting secrets: [String]) -> String {
-        var text = text
-        for secret in secrets where !secret.isEmpty {
-            text = text.replacing(secret, with: "[redacted]")
-        }
-        text = String(text.map { $0.isASCII && ($0.asciiValue ?? 0) < 0x20 ? " " : $0 })
-        text = text.split(separator: " ", omittingEmptySubsequences: false)
-            .map { word in
-                guard word.contains("://"), let query = word.firstIndex(of: "?") else { return String(word) }
-                return word[..<query] + "?…"
-            }
-            .joined(separator: " ")
-        text = redactingHexRuns(text)
-        if text.count > maxMessageCharacters {
-            text = String(text.prefix(maxMessageCharacters)) + "…"
-        }
-        return text
-    }
-
-    /// Replaces every run of 32 or more hex digits (SHA-1/SHA-256 signatures) with `[redacted]`.
-    static func redactingHexRuns(_ text: String) -> String {
-        var out = ""
-        var run = ""
-        func flush() {
-            out += run.count >= 32 ? "[redacted]" : run
-            run = ""
-        }
-        for character in text {
-            if character.isHexDigit {
-                run.append(character)
-            } else {
-                flush()
-                out.append(character)
-            }
-        }
-        flush()
-        return out
+        UpstreamMessage.redact(text, secrets: secrets, maxLength: maxMessageCharacters, redactHexRuns: true)
     }
 }

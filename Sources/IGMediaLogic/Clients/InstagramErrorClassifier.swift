@@ -81,55 +81,6 @@ enum InstagramErrorClassifier {
 
     /// `text` without any of `secrets`, without URL queries, clipped to a loggable length.
     static func redact(_ text: String, secrets: [String]) -> String {
-        // Bytes, not Characters: a secret must match even when a combining mark follows it.
-        var bytes = Array(text.utf8)
-        for secret in secrets where secret.utf8.count >= 4 {
-            bytes = replacing(Array(secret.utf8), with: Array("[redacted]".utf8), in: bytes)
-        }
-        var result = String(decoding: dropURLQueries(bytes), as: UTF8.self)
-        if result.count > maxMessageLength { result = String(result.prefix(maxMessageLength)) + "…" }
-        return result
-    }
-
-    static func replacing(_ target: [UInt8], with replacement: [UInt8], in bytes: [UInt8]) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == target[0], bytes[index...].starts(with: target) {
-                output += replacement
-                index += target.count
-            } else {
-                output.append(bytes[index])
-                index += 1
-            }
-        }
-        return output
-    }
-
-    /// Cuts `?query` off every `http://`/`https://` URL (Graph `next` links embed the token).
-    static func dropURLQueries(_ bytes: [UInt8]) -> [UInt8] {
-        let scheme = Array("http".utf8)
-        let stops: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09, UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: ">")]
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var index = 0
-        var inURL = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if !inURL, byte == scheme[0], bytes[index...].starts(with: scheme) {
-                inURL = true
-            } else if inURL, stops.contains(byte) {
-                inURL = false
-            } else if inURL, byte == UInt8(ascii: "?") {
-                output += Array("?[query removed]".utf8)
-                while index < bytes.count, !stops.contains(bytes[index]) { index += 1 }
-                inURL = false
-                continue
-            }
-            output.append(byte)
-            index += 1
-        }
-        return output
+        UpstreamMessage.redact(text, secrets: secrets, maxLength: maxMessageLength)
     }
 }

@@ -48,7 +48,9 @@ public struct QStashClient: Sendable {
 
     func parse(_ response: HTTPClientResponse) throws(UpstreamError) -> Published {
         guard response.status == 200 || response.status == 201 else {
-            let message = (try? JSONParser.parse(response.body))?["error"]?.stringValue ?? "HTTP \(response.status)"
+            let text = (try? JSONParser.parse(response.body))?["error"]?.stringValue ?? "HTTP \(response.status)"
+            // QStash may quote the token back ("token … is not valid").
+            let message = UpstreamMessage.redact(text, secrets: [token], maxLength: 200)
             let kind: UpstreamError.Kind
             switch response.status {
             case 429: kind = .rateLimited
@@ -57,7 +59,7 @@ public struct QStashClient: Sendable {
             case 500...599: kind = .server
             default: kind = .rejected
             }
-            throw UpstreamError(service: "qstash", kind: kind, status: response.status, message: String(message.prefix(200)))
+            throw UpstreamError(service: "qstash", kind: kind, status: response.status, message: message)
         }
         let json = try core.json(response)
         guard let id = json["messageId"]?.stringValue else {

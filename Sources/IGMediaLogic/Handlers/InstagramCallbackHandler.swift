@@ -17,11 +17,15 @@ public struct InstagramCallbackHandler: RequestHandler {
         code = code.trimmingCharacters(in: " \t")
         guard !code.isEmpty else { throw HTTPError.validation("Query parameter 'code' must not be empty") }
         guard code.utf8.count <= 2048 else { throw HTTPError.validation("Query parameter 'code' is too long") }
+        guard !code.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw HTTPError.validation("Query parameter 'code' must not contain control characters")
+        }
         return Envelope.success(.object([("code", .string(code))]))
     }
 
     private static func clip(_ text: String) -> String {
-        text.count <= 300 ? text : String(text.prefix(300)) + "…"
+        let flat = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+        return flat.count <= 300 ? flat : String(flat.prefix(300)) + "…"
     }
 }
 
