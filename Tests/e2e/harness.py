@@ -182,6 +182,9 @@ def responder_env(redis_url: str, overrides: Mapping[str, str | None] | None = N
         # Nothing may leave the machine: every outbound base URL defaults to a closed loopback port
         # (connection refused at once); tests that need a service point it at a fake.
         **{name: UNREACHABLE_URL for name in OUTBOUND_URL_VARIABLES},
+        # Tests write feeds straight into Redis and read them back at once; the in-process feed
+        # cache (default 1 s) has its own tests that turn it on.
+        "FEED_CACHE_TTL_MS": "0",
     }
     for name, value in (overrides or {}).items():
         if value is None:

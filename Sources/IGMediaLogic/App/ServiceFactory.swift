@@ -47,13 +47,14 @@ public enum ServiceFactory {
             mirror: mirror, clock: clock)
     }
 
-    public static func makeSyncEngine(services: Services, logger: Logger) -> SyncEngine {
+    public static func makeSyncEngine(services: Services, logger: Logger, feedCache: FeedCache? = nil) -> SyncEngine {
         let config = services.config
         return SyncEngine(
             repository: services.repository, instagram: services.instagram, mirror: services.mirror,
             lock: SyncLock(store: services.store, keys: services.keys, ttlSeconds: config.syncLockTTLSeconds),
             clock: services.clock, logger: logger, mediaLimit: config.instagram.mediaLimit,
-            photosTTLSeconds: config.photosTTLSeconds, tokenRefreshAfterHours: config.instagram.tokenRefreshAfterHours)
+            photosTTLSeconds: config.photosTTLSeconds, tokenRefreshAfterHours: config.instagram.tokenRefreshAfterHours,
+            feedCache: feedCache)
     }
 
     public static func makeSyncRunner(services: Services, logger: Logger) -> SyncRunner {
@@ -62,7 +63,8 @@ public enum ServiceFactory {
 
     public static func makeApplication(services: Services, logger: Logger) -> Application {
         let config = services.config
-        let engine = makeSyncEngine(services: services, logger: logger)
+        let feedCache = FeedCache(ttlMilliseconds: config.feedCacheMilliseconds, clock: services.clock)
+        let engine = makeSyncEngine(services: services, logger: logger, feedCache: feedCache)
         let authenticator = TenantAuthenticator(
             repository: services.repository, cache: AuthTokenCache(ttlSeconds: config.authCacheTTLSeconds, clock: services.clock))
         var handlers = Routes.Handlers()
@@ -71,7 +73,8 @@ public enum ServiceFactory {
             logger: logger, syncEngine: engine)
         handlers.photos = PhotosHandler(
             authenticator: authenticator, repository: services.repository, cacheControl: config.photosCacheControl,
-            microcacheSeconds: config.photosMicrocacheSeconds)
+            microcacheSeconds: config.photosMicrocacheSeconds,
+            feedCache: feedCache)
         handlers.obtainToken = ObtainTokenHandler(instagram: services.instagram, redirectURI: config.instagram.redirectURI)
         handlers.refreshToken = RefreshTokenHandler(
             authenticator: authenticator, repository: services.repository, instagram: services.instagram, clock: services.clock)

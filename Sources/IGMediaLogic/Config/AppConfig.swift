@@ -50,6 +50,8 @@ public struct AppConfig: Sendable {
     public var photosCacheControl: String
     /// Seconds a token → tenant lookup is cached in-process (0 = off).
     public var authCacheTTLSeconds: Int
+    /// Milliseconds a ready /photos envelope is reused in-process (0 = off).
+    public var feedCacheMilliseconds: Int
     /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
     public var photosMicrocacheSeconds: Int
     /// How long a sync may hold its per-tenant lock before it expires on its own.
@@ -73,6 +75,7 @@ public struct AppConfig: Sendable {
         keyPrefix = env.raw("REDIS_KEY_PREFIX") ?? ""
         photosCacheControl = env.raw("PHOTOS_CACHE_CONTROL") ?? "private, max-age=60"
         authCacheTTLSeconds = env.integer("AUTH_CACHE_TTL_SECONDS", default: 5, range: 0...300)
+        feedCacheMilliseconds = env.integer("FEED_CACHE_TTL_MS", default: 1000, range: 0...60_000)
         photosMicrocacheSeconds = env.integer("PHOTOS_MICROCACHE_SECONDS", default: 2, range: 0...60)
         syncLockTTLSeconds = env.integer("SYNC_LOCK_TTL_SECONDS", default: 300, range: 5...3600)
 

@@ -1,7 +1,8 @@
 /// `GET /photos`: the tenant's cached feed, straight from the store. Never calls Instagram.
 ///
-/// Two round trips (token → tenant, then tenant + feed pipelined) and the stored JSON array is
-/// spliced into the envelope as bytes.
+/// At most two round trips (token → tenant, then tenant + feed pipelined; the token lookup and the
+/// ready envelope are each cached in-process for a short, documented time) and the stored JSON
+/// array is spliced into the envelope as bytes.
 public struct PhotosHandler: RequestHandler {
     let authenticator: TenantAuthenticator
     let repository: TenantRepository
@@ -9,21 +10,48 @@ public struct PhotosHandler: RequestHandler {
     /// Seconds nginx's optional microcache may keep this 200 (`X-Accel-Expires`); 0 = never.
     /// nginx consumes the header; clients never see it. Errors never carry it.
     let microcacheSeconds: Int
+    let feedCache: FeedCache?
 
     public init(
         authenticator: TenantAuthenticator, repository: TenantRepository, cacheControl: String = "private, max-age=60",
-        microcacheSeconds: Int = 0
+        microcacheSeconds: Int = 0, feedCache: FeedCache? = nil
     ) {
         self.authenticator = authenticator
         self.repository = repository
         self.cacheControl = cacheControl
         self.microcacheSeconds = microcacheSeconds
+        self.feedCache = feedCache
     }
 
     private static let emptyFeed: [UInt8] = Array("[]".utf8)
 
     public func handle(_ request: Request) throws -> Response {
         let tenantID = try authenticator.tenantID(for: request)
+        let body: [UInt8]
+        let etag: String?
+        if let cached = feedCache?.entry(for: tenantID) {
+            body = cached.body
+            etag = cached.etag
+        } else {
+            (body, etag) = try read(tenantID)
+            feedCache?.store(tenantID: tenantID, body: body, etag: etag)
+        }
+        // The ETag was computed when the feed was written; nothing is hashed per request.
+        if let etag, let condition = request.headers["If-None-Match"], Self.matches(condition, etag) {
+            var notModified = Response(status: .notModified)
+            notModified.headers.add("ETag", etag)
+            notModified.headers.add("Cache-Control", cacheControl)
+            return notModified
+        }
+        var response = Response.json(.ok, body: body)
+        if let etag { response.headers.add("ETag", etag) }
+        response.headers.add("Cache-Control", cacheControl)
+        if microcacheSeconds > 0 { response.headers.add("X-Accel-Expires", String(microcacheSeconds)) }
+        return response
+    }
+
+    /// The envelope and ETag from the store; 404 when the tenant is gone.
+    private func read(_ tenantID: String) throws -> (body: [UInt8], etag: String?) {
         let feed = try repository.readFeed(tenantID)
         guard feed.tenantExists else { throw HTTPError.notFound("Tenant not found") }
         var photos = feed.photosJSON ?? Self.emptyFeed
@@ -33,18 +61,7 @@ public struct PhotosHandler: RequestHandler {
             photos = Self.emptyFeed
             etag = nil
         }
-        // The ETag was computed when the feed was written; nothing is hashed per request.
-        if let etag, let condition = request.headers["If-None-Match"], Self.matches(condition, etag) {
-            var notModified = Response(status: .notModified)
-            notModified.headers.add("ETag", etag)
-            notModified.headers.add("Cache-Control", cacheControl)
-            return notModified
-        }
-        var response = Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}")
-        if let etag { response.headers.add("ETag", etag) }
-        response.headers.add("Cache-Control", cacheControl)
-        if microcacheSeconds > 0 { response.headers.add("X-Accel-Expires", String(microcacheSeconds)) }
-        return response
+        return (Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}").body, etag)
     }
 
     /// `If-None-Match`: `*` or a list of (possibly weak) tags.

@@ -15,11 +15,15 @@ public struct SyncEngine: Sendable {
     let mediaLimit: Int
     let photosTTLSeconds: Int
     let tokenRefreshAfterHours: Int
+    /// This process's cache of ready /photos bodies, refreshed as soon as a sync writes a feed.
+    let feedCache: FeedCache?
 
     public init(
         repository: TenantRepository, instagram: any InstagramAPI, mirror: (any MediaMirror)?, lock: SyncLock,
-        clock: any Clock, logger: Logger, mediaLimit: Int, photosTTLSeconds: Int, tokenRefreshAfterHours: Int
+        clock: any Clock, logger: Logger, mediaLimit: Int, photosTTLSeconds: Int, tokenRefreshAfterHours: Int,
+        feedCache: FeedCache? = nil
     ) {
+        self.feedCache = feedCache
         self.repository = repository
         self.instagram = instagram
         self.mirror = mirror
@@ -129,6 +133,7 @@ public struct SyncEngine: Sendable {
         } catch {
             throw .storeFailed(error)
         }
+        feedCache?.remove(tenantID)
         return SyncResult(
             photosCount: feed.arrayValue?.count ?? 0, uploaded: added.count, deleted: removed.count,
             kept: plan.kept.count, failed: failed, refreshTokenResult: refreshResult, durationMilliseconds: 0)
