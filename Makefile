@@ -6,6 +6,7 @@
 #   make test      deps, build, Swift tests, then every pytest suite (end-to-end through nginx)
 #   make e2e       build, then only the pytest suites (PYTEST_ARGS=... passes options)
 #   make run       the whole stack on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops it)
+#   make bench     release build, then the loopback benchmark (scripts/bench; BENCH_ARGS=--smoke)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,10 +15,11 @@ SHELL := /bin/bash
 
 HTTP_PORT ?= 8080
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # End-to-end suites: Tests/e2e and any other Tests/<name>/tests written in Python.
 PYTEST_DIRS := $(wildcard Tests/e2e Tests/*/tests)
 
-.PHONY: deps build release test swift-test e2e run clean
+.PHONY: deps build release test swift-test e2e run bench clean
 
 deps:
 	scripts/install-deps
@@ -50,6 +52,9 @@ e2e: build
 run: deps release
 	IGMEDIA_BIN="$$(swift build -c release --show-bin-path)/igmedia-fcgi" \
 		HTTP_PORT=$(HTTP_PORT) scripts/run-local
+
+bench: deps release
+	IGMEDIA_BIN="$$(swift build -c release --show-bin-path)/igmedia-fcgi" scripts/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .run

@@ -47,6 +47,7 @@ def render_production(run_dir: Path, *, fcgi_socket: Path, http_port: int, https
     site = PRODUCTION.read_text()
     for old, new in [
         ("/etc/nginx/igmedia-locations.conf", str(REPO / "nginx" / "igmedia-locations.conf")),
+        ("/etc/nginx/igmedia-microcache-off.conf", str(REPO / "nginx" / "igmedia-microcache-off.conf")),
         ("/etc/ssl/igmedia/fullchain.pem", str(cert)),
         ("/etc/ssl/igmedia/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{run_dir}/"),
