@@ -76,9 +76,10 @@ def make_stack(igmedia_bin, tmp_path):
     started: list[Stack] = []
 
     def make(env=None, *, backend: str = "redis", workers: int = 32, grace_seconds: int = 10,
-             responder_preexec=None) -> Stack:
+             responder_preexec=None, keep_conn: bool = False) -> Stack:
         stack = start_stack(igmedia_bin, tmp_path / f"stack{len(started)}", env, backend=backend,
-                            workers=workers, grace_seconds=grace_seconds, responder_preexec=responder_preexec)
+                            workers=workers, grace_seconds=grace_seconds, responder_preexec=responder_preexec,
+                            keep_conn=keep_conn)
         started.append(stack)
         return stack
 
@@ -88,7 +89,7 @@ def make_stack(igmedia_bin, tmp_path):
 
 
 def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int = 32,
-                grace_seconds: int = 10, responder_preexec=None) -> Stack:
+                grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False) -> Stack:
     """redis-server (+ FakeUpstash for backend="upstash") + igmedia-fcgi + nginx; the caller stops it."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
@@ -108,7 +109,7 @@ def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "r
             igmedia_bin, workdir, responder_env(redis.url, env),
             workers=workers, grace_seconds=grace_seconds, preexec_fn=responder_preexec)
         responder.start()
-        nginx = Nginx.local(workdir, responder.socket).start()
+        nginx = Nginx.local(workdir, responder.socket, keep_conn=keep_conn).start()
     except BaseException:
         for service in (nginx, responder, upstash, redis):
             if service is not None:

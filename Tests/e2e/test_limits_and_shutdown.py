@@ -28,8 +28,13 @@ def test_body_over_client_max_body_size_is_nginxs_413(stack):
     assert response.header("X-Request-Id") is None, "expected nginx's answer, not the responder's"
 
 
-def test_500_mixed_requests_over_keepalive_all_succeed(stack):
-    """50 clients x 10 requests on kept-alive connections: GETs, bodies the responder must drain."""
+@pytest.mark.parametrize("keep_conn", [True, False], ids=["fastcgi_keep_conn-on", "fastcgi_keep_conn-off"])
+def test_500_mixed_requests_over_keepalive_all_succeed(make_stack, keep_conn):
+    """50 clients x 10 requests on kept-alive connections: GETs, bodies the responder must drain.
+    With fastcgi_keep_conn on, nginx also reuses its FastCGI connections (the drain matters)."""
+    stack = make_stack(keep_conn=keep_conn)
+    if keep_conn:
+        assert "fastcgi_keep_conn on;" in stack.nginx.conf.read_text()
 
     def client(index: int) -> list[tuple[str, object]]:
         outcomes = []
