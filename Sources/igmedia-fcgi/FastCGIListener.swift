@@ -198,8 +198,8 @@ final class FastCGIListener: Sendable {
     /// request on a kept-alive connection.
     private func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>?) {
         guard let stream else { return }
-        var scratch = [CChar](repeating: 0, count: 16_384)
-        scratch.withUnsafeMutableBufferPointer { buffer in
+        // Usually nothing is left; a small stack buffer avoids a heap allocation per request.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { buffer in
             while FCGX_GetStr(buffer.baseAddress, Int32(buffer.count), stream) > 0 {}
         }
     }

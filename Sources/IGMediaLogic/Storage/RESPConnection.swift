@@ -11,6 +11,7 @@ import Musl
 final class RESPConnection {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
+    private var scratch = [UInt8](repeating: 0, count: 65_536)
     private var readIndex = 0
     /// Set once a reply has been read, i.e. this connection proved itself before.
     private(set) var used = false
@@ -93,15 +94,16 @@ final class RESPConnection {
             readIndex = 0
         }
         try wait(for: Int16(POLLIN), deadline)
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let got = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        // One receive buffer per connection: allocating and zeroing 64 KB per recv showed up as a
+        // fifth of the /photos instructions under callgrind.
+        let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if got == 0 { throw .closed }
         if got < 0 {
             if errno == EAGAIN || errno == EINTR { return }
             if errno == ECONNRESET { throw .closed }
             throw .io("recv errno \(errno)")
         }
-        buffer.append(contentsOf: chunk[0..<got])
+        buffer.append(contentsOf: scratch[0..<got])
     }
 
     private func writeAll(_ bytes: [UInt8], _ deadline: Deadline) throws(Failure) {
