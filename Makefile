@@ -3,7 +3,9 @@
 #   make deps      install missing system packages (root) and the Python test requirements
 #   make build     debug build
 #   make release   release build
-#   make test      deps, build, Swift tests, then every pytest suite (end-to-end through nginx)
+#   make test      deps, build, Swift tests, a short fuzz run, then every pytest suite (end-to-end
+#                  through nginx)
+#   make fuzz      the libFuzzer harnesses, FUZZ_SECONDS (default 60) each (scripts/fuzz)
 #   make e2e       build, then only the pytest suites (PYTEST_ARGS=... passes options)
 #   make run       the whole stack on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops it)
 #   make bench     release build, then the loopback benchmark (scripts/bench; BENCH_ARGS=--smoke)
@@ -16,10 +18,11 @@ SHELL := /bin/bash
 HTTP_PORT ?= 8080
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+FUZZ_SECONDS ?= 60
 # End-to-end suites: Tests/e2e and any other Tests/<name>/tests written in Python.
 PYTEST_DIRS := $(wildcard Tests/e2e Tests/*/tests)
 
-.PHONY: deps build release test swift-test e2e run bench clean
+.PHONY: deps build release test swift-test fuzz fuzz-smoke e2e run bench clean
 
 deps:
 	scripts/install-deps
@@ -30,10 +33,17 @@ build:
 release:
 	swift build -c release
 
-test: deps build swift-test e2e
+test: deps build swift-test fuzz-smoke e2e
 
 swift-test: build
 	swift test
+
+# The harnesses build apart, with sanitizers, into .build-fuzz.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+fuzz-smoke:
+	FUZZ_SECONDS=5 scripts/fuzz
 
 # Every suite runs even when one fails. pytest exits 5 when a directory holds no tests yet:
 # not a failure.
@@ -57,4 +67,4 @@ bench: deps release
 	IGMEDIA_BIN="$$(swift build -c release --show-bin-path)/igmedia-fcgi" scripts/bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .build .run
+	rm -rf .build .build-fuzz .run

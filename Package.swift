@@ -40,3 +40,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer harnesses (Sources/IGMediaFuzz), one executable per input format. Declared only when
+// IGMEDIA_FUZZ is set: scripts/fuzz sets it and builds them with sanitizers into .build-fuzz, where
+// libFuzzer supplies main. The normal build and `swift test` never compile them.
+if Context.environment["IGMEDIA_FUZZ"] != nil {
+    for harness in ["CGI", "JSON", "QStash", "Codecs"] {
+        package.targets.append(
+            .executableTarget(
+                name: "IGMediaFuzz\(harness)", dependencies: ["IGMediaLogic"],
+                path: "Sources/IGMediaFuzz/\(harness)"))
+    }
+}

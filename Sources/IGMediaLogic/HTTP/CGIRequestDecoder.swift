@@ -57,22 +57,25 @@ public enum CGIRequestDecoder {
 
     /// Decodes the path segment by segment from the raw request URI, so `%2F` inside a segment
     /// cannot turn into a separator. Falls back to nginx's (already decoded) DOCUMENT_URI.
+    ///
+    /// Splits and checks bytes, not Characters: `/` or `?` followed by a combining mark is a single
+    /// Character, so `"/\u{301}".contains("/")` is false and `a%2F%CC%81b` would put a `/` in the path.
     static func decodePath(requestURI: String?, documentURI: String?) throws(HTTPError) -> String {
-        guard let raw = requestURI, raw.hasPrefix("/") else {
+        guard let raw = requestURI, raw.utf8.first == UInt8(ascii: "/") else {
             return documentURI ?? "/"
         }
-        let pathPart = raw.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        let pathPart = raw.utf8.prefix(while: { $0 != UInt8(ascii: "?") })
         var decoded = ""
-        decoded.reserveCapacity(pathPart.utf8.count)
-        for (index, segment) in pathPart.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
+        decoded.reserveCapacity(pathPart.count)
+        for (index, segment) in pathPart.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).enumerated() {
             if index > 0 { decoded.append("/") }
             let text: String
             do {
-                text = try PercentDecoding.decode(segment, plusIsSpace: false)
+                text = try PercentDecoding.decode(Substring(segment), plusIsSpace: false)
             } catch {
                 throw HTTPError.validation("Malformed percent-encoding in the path")
             }
-            if text.contains("/") || text == ".." || text.utf8.contains(0) {
+            if text.utf8.contains(UInt8(ascii: "/")) || text.utf8.elementsEqual("..".utf8) || text.utf8.contains(0) {
                 throw HTTPError.validation("Invalid path segment")
             }
             decoded.append(text)

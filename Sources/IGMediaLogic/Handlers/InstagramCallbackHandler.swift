@@ -30,11 +30,13 @@ public struct InstagramCallbackHandler: RequestHandler {
 }
 
 extension String {
+    /// Trims Unicode scalars, not Characters: in `" \t\r\n"` the `\r\n` is one Character, so a
+    /// Character set would never trim a lone `\r` or `\n`.
     func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-        while let l = s.last, chars.contains(l) { s = s.dropLast() }
-        return String(s)
+        let scalars = Set(set.unicodeScalars)
+        var s = Substring(self).unicodeScalars[...]
+        while let f = s.first, scalars.contains(f) { s.removeFirst() }
+        while let l = s.last, scalars.contains(l) { s.removeLast() }
+        return String(Substring(s))
     }
 }

@@ -43,7 +43,10 @@ public struct RegisterRequest: Sendable, Equatable {
         case .string(let value)?:
             let trimmed = value.trimmingCharacters(in: " \t\r\n")
             if trimmed.utf8.count > 4096 { problems.append("instagramAccessToken must be at most 4096 bytes") }
-            if trimmed.contains(where: { $0 == " " || $0.isNewline }) { problems.append("instagramAccessToken must not contain whitespace") }
+            // Scalars, not Characters: a space followed by a combining mark is one Character.
+            if trimmed.unicodeScalars.contains(where: { $0 == " " || Character($0).isNewline }) {
+                problems.append("instagramAccessToken must not contain whitespace")
+            }
             token = trimmed.isEmpty ? nil : trimmed
         default: problems.append("instagramAccessToken must be a string")
         }
