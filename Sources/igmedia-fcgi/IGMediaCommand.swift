@@ -43,3 +43,16 @@ func makeLogger(_ label: String) -> Logger {
     LoggingSystem.bootstrap { LineLogHandler(label: $0) }
     return Logger(label: label)
 }
+
+/// Logging, configuration and services for a subcommand; exits 78 when they cannot be built.
+func bootstrap(_ label: String) throws -> (Logger, ServiceFactory.Services) {
+    signal(SIGPIPE, SIG_IGN)
+    let logger = makeLogger(label)
+    let config = loadConfiguration(logger: logger)
+    do {
+        return (logger, try ServiceFactory.makeServices(config: config))
+    } catch {
+        logger.critical("\(error)")
+        throw ExitCode(exitConfigurationError)
+    }
+}

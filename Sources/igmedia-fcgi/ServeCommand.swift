@@ -42,16 +42,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let logger = makeLogger("igmedia")
-        let config = loadConfiguration(logger: logger)
-        let services: ServiceFactory.Services
-        do {
-            services = try ServiceFactory.makeServices(config: config)
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode(exitConfigurationError)
-        }
+        let (logger, services) = try bootstrap("igmedia")
         logger.info("storage", metadata: ["backend": "\(services.store.backendName)"])
         let application = ServiceFactory.makeApplication(services: services, logger: logger)
 
@@ -63,12 +54,12 @@ struct ServeCommand: ParsableCommand {
         } else if let bind {
             endpoint = .tcp(bind)
         } else {
-            endpoint = .tcp("127.0.0.1:\(config.port)")
+            endpoint = .tcp("127.0.0.1:\(services.config.port)")
         }
         let listener: FastCGIListener
         do {
             listener = try FastCGIListener(
-                endpoint: endpoint, application: application, maxBodyBytes: config.maxBodyBytes, logger: logger)
+                endpoint: endpoint, application: application, maxBodyBytes: services.config.maxBodyBytes, logger: logger)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)

@@ -27,16 +27,7 @@ struct SyncCommand: ParsableCommand {
     }
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let logger = makeLogger("igmedia-sync")
-        let config = loadConfiguration(logger: logger)
-        let services: ServiceFactory.Services
-        do {
-            services = try ServiceFactory.makeServices(config: config)
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode(exitConfigurationError)
-        }
+        let (logger, services) = try bootstrap("igmedia-sync")
         let runner = ServiceFactory.makeSyncRunner(services: services, logger: logger)
         let ids: [String]
         if all {

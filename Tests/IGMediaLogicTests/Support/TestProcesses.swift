@@ -75,38 +75,13 @@ final class RedisServerProcess: @unchecked Sendable {
 
 /// The Upstash REST fake from Tests/fakes, executing commands on `redis`.
 final class UpstashFakeProcess: @unchecked Sendable {
-    let baseURL: String
     let token = "upstash-test-token"
-    private let process: Process
+    private let fake: PythonFakeProcess
+
+    var baseURL: String { fake.baseURL }
 
     init(redis: RedisServerProcess) throws {
-        let ready = makeTemporaryDirectory("upstash").appendingPathComponent("ready")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-m", "Tests.fakes.upstash", "--port", "0", "--ready-file", ready.path,
-            "--redis-port", "\(redis.port)", "--token", token,
-        ]
-        process.currentDirectoryURL = repositoryRoot
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if let text = try? String(contentsOf: ready, encoding: .utf8), !text.isEmpty {
-                baseURL = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                return
-            }
-            usleep(50_000)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        throw TestProcessError(description: "Upstash fake did not start")
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        fake = try PythonFakeProcess(module: "upstash", arguments: ["--redis-port", "\(redis.port)", "--token", token])
     }
 }
 
