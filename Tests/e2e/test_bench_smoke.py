@@ -17,10 +17,11 @@ from harness import REPO
 
 ROWS = [
     "GET /photos (nginx → responder → redis)",
+    "GET /photos, in-process feed cache off (1 Redis round trip)",
     "GET /health, same nginx + responder (floor)",
     "nginx static file, same body (limit of the box)",
     "php-fpm (8 workers) + phpredis, same reads",
-    "GET /photos, Upstash REST backend (FakeUpstash)",
+    "GET /photos, Upstash REST backend, feed cache off (FakeUpstash)",
     "GET /photos, nginx feed microcache on",
 ]
 
@@ -60,8 +61,10 @@ def test_bench_smoke_run(igmedia_bin, tmp_path):
         assert row.group(2).strip() == "0", f"failed requests: {row.group(0)}"
     for ratio in ("/photos ÷ /health", "/photos ÷ php-fpm", "cached ÷ static"):
         assert f"| {ratio} |" in table
-    # GET auth_token:{token}, then one pipeline: exactly two REST calls per request.
-    assert "Upstash REST requests per GET /photos in steady state: **2.00**" in table, table
+    # The token lookup is cached in-process (AUTH_CACHE_TTL_SECONDS), so a steady stream costs one
+    # pipeline per request plus a token lookup per tenant every few seconds.
+    upstash = re.search(r"Upstash REST requests per GET /photos in steady state: \*\*([\d.]+)\*\*", table)
+    assert upstash and 1.0 <= float(upstash.group(1)) < 1.2, table
     memory = re.search(r"VmRSS before ([\d.]+) MB.*after ([\d.]+) MB \(([\d,]+) requests\)", table)
     assert memory and int(memory.group(3).replace(",", "")) >= 4000, table
     cold = re.search(r"^\| cold \| [\d.]+ \| \d+ \| (\d+) \| (\d+) \| 0 \| 0 \|", table, re.MULTILINE)
