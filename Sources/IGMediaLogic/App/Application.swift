@@ -15,10 +15,20 @@ public struct Application: Sendable {
     }
 
     public func respond(to incoming: Request) -> Response {
+        answer(incoming) { route($0) }
+    }
+
+    /// The response for an error that happened before a request could be routed (body too large,
+    /// undecodable URI), with the same request id and log line as any other request.
+    public func respond(to request: Request, failure: HTTPError) -> Response {
+        answer(request) { _ in Envelope.failure(failure) }
+    }
+
+    private func answer(_ incoming: Request, _ produce: (Request) -> Response) -> Response {
         let started = clock.monotonicNanoseconds()
         var request = incoming
         if request.requestID.isEmpty { request.requestID = RequestID.make() }
-        var response = route(request)
+        var response = produce(request)
         response.headers.add("X-Request-Id", request.requestID)
         let elapsed = Double(clock.monotonicNanoseconds() - started) / 1_000_000
         logger.info(
@@ -31,14 +41,6 @@ public struct Application: Sendable {
                 "duration_ms": "\(Self.format(elapsed))",
             ])
         return response
-    }
-
-    /// The response for an error that happened before a request could be routed (body too large,
-    /// undecodable URI), with the same log line as any other request.
-    public func respond(to request: Request, failure: HTTPError) -> Response {
-        let handler = ClosureHandler { _ in throw failure }
-        let router = Router(routes: [Route(request.method, request.path, handler)])
-        return Application(router: router, logger: logger, clock: clock).respond(to: request)
     }
 
     private func route(_ request: Request) -> Response {

@@ -3,13 +3,6 @@ public protocol RequestHandler: Sendable {
     func handle(_ request: Request) throws -> Response
 }
 
-/// A handler made from a closure, for small endpoints and tests.
-public struct ClosureHandler: RequestHandler {
-    let body: @Sendable (Request) throws -> Response
-    public init(_ body: @escaping @Sendable (Request) throws -> Response) { self.body = body }
-    public func handle(_ request: Request) throws -> Response { try body(request) }
-}
-
 public struct Route: Sendable {
     public let method: String
     /// Literal segments and `:name` parameters, e.g. `/sync/process/:tenantId`.

@@ -28,6 +28,4 @@ public struct KeySpace: Sendable {
     public func syncLock(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)lock:sync:\(tenantID)") }
     /// QStash message ids already processed (at-least-once delivery).
     public func qstashSeen(_ messageID: String) -> RedisKey { RedisKey("\(prefix)qstash:seen:\(messageID)") }
-    /// A `SCAN MATCH` pattern for every key of `tenantID` that lives under `tenant:`.
-    public func tenantPattern(_ tenantID: String) -> String { "\(prefix)tenant:\(tenantID)*" }
 }
