@@ -25,6 +25,9 @@ final class FastCGIListener: Sendable {
     private let maxBodyBytes: Int
     private let logger: Logger
     private let listenFD: Int32
+    /// Over a unix socket the responder closes a finished connection at once instead of
+    /// libfcgi's lingering close (see `igmedia_fcgx_plain_close`).
+    private let plainClose: Bool
     private let shuttingDown = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)
 
@@ -48,6 +51,16 @@ final class FastCGIListener: Sendable {
             guard fd >= 0 else { throw StartError(description: "cannot listen on \(address)") }
             listenFD = fd
         }
+        plainClose = Self.isUnixSocket(listenFD)
+    }
+
+    private static func isUnixSocket(_ fd: Int32) -> Bool {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return result == 0 && address.ss_family == sa_family_t(AF_UNIX)
     }
 
     /// True when fd 0 is a listening socket handed over by systemd or spawn-fcgi.
@@ -135,7 +148,10 @@ final class FastCGIListener: Sendable {
             response = respondFailure(params: params, .validation("Invalid Content-Length"))
         }
 
-        write(response, to: request.pointee.out)
+        send(response, on: request)
+        if plainClose && FCGX_GetError(request.pointee.in) == 0 {
+            igmedia_fcgx_plain_close(request)
+        }
         if shuttingDown.load(ordering: .sequentiallyConsistent) {
             // Close kept-alive connections on the way out so nginx opens no new request on them.
             request.pointee.keepConnection = 0
@@ -204,16 +220,16 @@ final class FastCGIListener: Sendable {
         }
     }
 
-    private func write(_ response: Response, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        guard let stream else { return }
-        let head = ResponseSerializer.head(response)
-        head.withUnsafeBytes { raw in
-            _ = FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), stream)
-        }
-        if !response.body.isEmpty {
-            response.body.withUnsafeBytes { raw in
-                _ = FCGX_PutStr(raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count), stream)
-            }
+    /// The whole response in one write (libfcgi's writer would cut it into 8 KB writes).
+    private func send(_ response: Response, on request: UnsafeMutablePointer<FCGX_Request>) {
+        let records = FastCGIRecords.response(
+            requestID: UInt16(truncatingIfNeeded: request.pointee.requestId),
+            head: ResponseSerializer.head(response), body: response.body)
+        igmedia_fcgx_close_writers(request)
+        let written = records.withUnsafeBytes { igmedia_fcgx_write_records(request, $0.baseAddress, $0.count) }
+        if written != 0 {
+            // nginx dropped the request (client gone, timeout): nothing to answer any more.
+            logger.debug("response not delivered", metadata: ["errno": "\(errno)"])
         }
     }
 }

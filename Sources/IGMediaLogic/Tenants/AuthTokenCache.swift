@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A short-lived in-process cache of auth token → tenant id, so a steady stream of GET /photos
 /// costs one store round trip instead of two.
 ///
@@ -13,7 +11,7 @@ public final class AuthTokenCache: Sendable {
         let expires: UInt64
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = ReadWriteLocked<[String: Entry]>([:])
     private let ttlNanoseconds: UInt64
     private let capacity: Int
     private let clock: any Clock
@@ -29,12 +27,9 @@ public final class AuthTokenCache: Sendable {
     public func tenantID(for token: String) -> String? {
         guard isEnabled else { return nil }
         let now = clock.monotonicNanoseconds()
-        return entries.withLock { map in
-            guard let entry = map[token] else { return nil }
-            if entry.expires <= now {
-                map[token] = nil
-                return nil
-            }
+        // Read-only: an expired entry is replaced by the next `store` or dropped when full.
+        return entries.read { map in
+            guard let entry = map[token], entry.expires > now else { return nil }
             return entry.tenantID
         }
     }
@@ -42,7 +37,7 @@ public final class AuthTokenCache: Sendable {
     public func store(_ tenantID: String, for token: String) {
         guard isEnabled else { return }
         let expires = clock.monotonicNanoseconds() + ttlNanoseconds
-        entries.withLock { map in
+        entries.write { map in
             if map.count >= capacity {
                 // Full: drop expired entries, and everything if that is not enough (bounded memory).
                 let now = clock.monotonicNanoseconds()
@@ -54,6 +49,6 @@ public final class AuthTokenCache: Sendable {
     }
 
     public func remove(_ token: String) {
-        entries.withLock { $0[token] = nil }
+        entries.write { $0[token] = nil }
     }
 }

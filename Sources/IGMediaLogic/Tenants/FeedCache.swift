@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A very short-lived in-process cache of ready-to-send feed bodies, per tenant.
 ///
 /// Bounds (documented in the README): a feed written by a sync is served at most `ttl` late, and
@@ -18,7 +16,7 @@ public final class FeedCache: Sendable {
         var bytes = 0
     }
 
-    private let state = Mutex(State())
+    private let state = ReadWriteLocked(State())
     private let ttlNanoseconds: UInt64
     private let maxBytes: Int
     private let clock: any Clock
@@ -34,13 +32,9 @@ public final class FeedCache: Sendable {
     public func entry(for tenantID: String) -> Entry? {
         guard isEnabled else { return nil }
         let now = clock.monotonicNanoseconds()
-        return state.withLock { state in
-            guard let entry = state.entries[tenantID] else { return nil }
-            guard entry.expires > now else {
-                state.entries[tenantID] = nil
-                state.bytes -= entry.body.count
-                return nil
-            }
+        // Read-only: an expired entry is replaced by the next `store` or dropped when over budget.
+        return state.read { state in
+            guard let entry = state.entries[tenantID], entry.expires > now else { return nil }
             return entry
         }
     }
@@ -49,7 +43,7 @@ public final class FeedCache: Sendable {
         guard isEnabled, body.count <= maxBytes / 4 else { return }
         let now = clock.monotonicNanoseconds()
         let entry = Entry(body: body, etag: etag, expires: now + ttlNanoseconds)
-        state.withLock { state in
+        state.write { state in
             if let old = state.entries.updateValue(entry, forKey: tenantID) { state.bytes -= old.body.count }
             state.bytes += body.count
             if state.bytes > maxBytes {
@@ -65,7 +59,7 @@ public final class FeedCache: Sendable {
 
     /// Forgets a tenant's entry (this process just wrote a new feed for it).
     public func remove(_ tenantID: String) {
-        state.withLock { state in
+        state.write { state in
             if let old = state.entries.removeValue(forKey: tenantID) { state.bytes -= old.body.count }
         }
     }
