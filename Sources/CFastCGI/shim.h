@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcgios.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /*
@@ -34,6 +35,35 @@ static inline int igmedia_fcgx_write_records(FCGX_Request *request, const void *
         }
         at += written;
         length -= (size_t)written;
+    }
+    return 0;
+}
+
+/* The same from four pieces (record header, CGI head, body, trailer) with writev, so the body is
+ * never copied into a second buffer. Finishes partial writes. Returns 0, or -1 with errno set. */
+static inline int igmedia_fcgx_write_pieces(FCGX_Request *request,
+                                            const void *a, size_t aLength, const void *b, size_t bLength,
+                                            const void *c, size_t cLength, const void *d, size_t dLength) {
+    struct iovec pieces[4] = {
+        { (void *)a, aLength }, { (void *)b, bLength }, { (void *)c, cLength }, { (void *)d, dLength },
+    };
+    struct iovec *next = pieces;
+    int left = 4;
+    while (left > 0) {
+        ssize_t written = writev(request->ipcFd, next, left);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        while (left > 0 && (size_t)written >= next->iov_len) {
+            written -= (ssize_t)next->iov_len;
+            next++;
+            left--;
+        }
+        if (left > 0) {
+            next->iov_base = (char *)next->iov_base + written;
+            next->iov_len -= (size_t)written;
+        }
     }
     return 0;
 }

@@ -68,7 +68,7 @@ final class FastCGIListener: Sendable {
 
     /// Runs `workers` threads until SIGTERM or SIGINT, then lets in-flight requests finish within
     /// `graceSeconds`. Returns when the process may exit.
-    func run(workers: Int, graceSeconds: Int) {
+    func run(workers: Int, outbound: OutboundPool, graceSeconds: Int) {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&signals, signal) }
@@ -76,9 +76,14 @@ final class FastCGIListener: Sendable {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         for index in 0..<workers {
-            startThread { self.workerLoop(index: index) }
+            startThread { self.workerLoop(index: index, outbound: outbound) }
         }
-        logger.info("listening", metadata: ["workers": "\(workers)"])
+        for _ in 0..<outbound.threads {
+            startThread { self.outboundLoop(outbound) }
+        }
+        logger.info("listening", metadata: [
+            "workers": "\(workers)", "outbound_workers": "\(outbound.threads)", "outbound_queue": "\(outbound.capacity)",
+        ])
 
         var received: Int32 = 0
         repeat {
@@ -90,6 +95,8 @@ final class FastCGIListener: Sendable {
         FCGX_ShutdownPending()
         // Wakes every thread blocked in accept(); it returns an error and the thread stops.
         shutdown(listenFD, Int32(SHUT_RDWR))
+        // Outbound threads finish what is queued, then stop.
+        outbound.close()
 
         let deadline = monotonicSeconds() + Double(graceSeconds)
         while inFlight.load(ordering: .sequentiallyConsistent) > 0 && monotonicSeconds() < deadline {
@@ -103,8 +110,8 @@ final class FastCGIListener: Sendable {
         }
     }
 
-    private func workerLoop(index: Int) {
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+    private func workerLoop(index: Int, outbound: OutboundPool) {
+        var request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
             logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
@@ -112,25 +119,46 @@ final class FastCGIListener: Sendable {
         }
         while true {
             let accepted = FCGX_Accept_r(request)
-            if shuttingDown.load(ordering: .sequentiallyConsistent) {
-                if accepted >= 0 {
-                    // Accepted in the race with shutdown: still answer it, then close.
-                    serve(request)
-                }
-                return
-            }
+            let stopping = shuttingDown.load(ordering: .sequentiallyConsistent)
             if accepted < 0 {
+                if stopping { return }
                 // EMFILE, a reset connection, a protocol error: none of them may kill the thread.
                 usleep(5_000)
                 continue
             }
-            serve(request)
+            // Accepted in the race with shutdown: still answered, then the thread stops.
+            if serve(request, outbound: stopping ? nil : outbound) == .handedOff {
+                // The outbound pool owns that request (and frees it); accept with a fresh one.
+                request = .allocate(capacity: 1)
+                guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+                    logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
+                    return
+                }
+            }
+            if stopping { return }
         }
     }
 
-    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>) {
+    /// Runs requests handed over by the accepting threads until the pool is closed and empty.
+    private func outboundLoop(_ pool: OutboundPool) {
+        while let job = pool.next() {
+            let request = job.request.pointer
+            let response = respond(params: job.params, body: job.body)
+            finish(request, with: response)
+            request.deallocate()
+            inFlight.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    private enum Disposition {
+        case answered
+        case handedOff
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, outbound: OutboundPool?) -> Disposition {
         inFlight.add(1, ordering: .sequentiallyConsistent)
-        defer { inFlight.subtract(1, ordering: .sequentiallyConsistent) }
+        var handedOff = false
+        defer { if !handedOff { inFlight.subtract(1, ordering: .sequentiallyConsistent) } }
 
         let params = readParams(request.pointee.envp)
         let contentLength = params.first(where: { $0.0 == "CONTENT_LENGTH" })?.1
@@ -139,7 +167,22 @@ final class FastCGIListener: Sendable {
         case .read(let length):
             let body = readBody(request.pointee.in, length: length)
             drain(request.pointee.in)
-            response = respond(params: params, body: body)
+            // Requests that wait on other services leave this thread free for the feed. Only on
+            // connections that close after the request: a kept-alive one stays with its thread.
+            if let outbound, request.pointee.keepConnection == 0,
+                application.lane(method: param("REQUEST_METHOD", in: params), path: param("DOCUMENT_URI", in: params)) == .outbound
+            {
+                let job = OutboundPool.Job(request: RequestPointer(request), params: params, body: body)
+                if outbound.submit(job) {
+                    handedOff = true
+                    return .handedOff
+                }
+                response = respondFailure(params: params, HTTPError(
+                    .serviceUnavailable, "Too many requests are waiting for Instagram, Cloudinary or QStash; retry later",
+                    headers: [("Retry-After", "5")]))
+            } else {
+                response = respond(params: params, body: body)
+            }
         case .tooLarge:
             drain(request.pointee.in)
             response = respondFailure(params: params, HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes"))
@@ -147,7 +190,12 @@ final class FastCGIListener: Sendable {
             drain(request.pointee.in)
             response = respondFailure(params: params, .validation("Invalid Content-Length"))
         }
+        finish(request, with: response)
+        return .answered
+    }
 
+    /// Sends the response and ends the request (the connection closes unless nginx keeps it).
+    private func finish(_ request: UnsafeMutablePointer<FCGX_Request>, with response: Response) {
         send(response, on: request)
         if plainClose && FCGX_GetError(request.pointee.in) == 0 {
             igmedia_fcgx_plain_close(request)
@@ -157,6 +205,10 @@ final class FastCGIListener: Sendable {
             request.pointee.keepConnection = 0
         }
         FCGX_Finish_r(request)
+    }
+
+    private func param(_ name: String, in params: [(String, String)]) -> String {
+        params.first(where: { $0.0 == name })?.1 ?? ""
     }
 
     private func respond(params: [(String, String)], body: [UInt8]) -> Response {
@@ -220,13 +272,28 @@ final class FastCGIListener: Sendable {
         }
     }
 
-    /// The whole response in one write (libfcgi's writer would cut it into 8 KB writes).
+    /// The whole response in one system call (libfcgi's writer would cut it into 8 KB writes).
     private func send(_ response: Response, on request: UnsafeMutablePointer<FCGX_Request>) {
-        let records = FastCGIRecords.response(
-            requestID: UInt16(truncatingIfNeeded: request.pointee.requestId),
-            head: ResponseSerializer.head(response), body: response.body)
+        let requestID = UInt16(truncatingIfNeeded: request.pointee.requestId)
+        let head = ResponseSerializer.head(response)
         igmedia_fcgx_close_writers(request)
-        let written = records.withUnsafeBytes { igmedia_fcgx_write_records(request, $0.baseAddress, $0.count) }
+        let written: Int32
+        if let frame = FastCGIRecords.singleRecordFrame(requestID: requestID, contentLength: head.count + response.body.count) {
+            written = frame.header.withUnsafeBytes { header in
+                head.withUnsafeBytes { head in
+                    response.body.withUnsafeBytes { body in
+                        frame.trailer.withUnsafeBytes { trailer in
+                            igmedia_fcgx_write_pieces(
+                                request, header.baseAddress, header.count, head.baseAddress, head.count,
+                                body.baseAddress, body.count, trailer.baseAddress, trailer.count)
+                        }
+                    }
+                }
+            }
+        } else {
+            let records = FastCGIRecords.response(requestID: requestID, head: head, body: response.body)
+            written = records.withUnsafeBytes { igmedia_fcgx_write_records(request, $0.baseAddress, $0.count) }
+        }
         if written != 0 {
             // nginx dropped the request (client gone, timeout): nothing to answer any more.
             logger.debug("response not delivered", metadata: ["errno": "\(errno)"])

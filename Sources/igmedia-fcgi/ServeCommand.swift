@@ -14,9 +14,16 @@ struct ServeCommand: ParsableCommand {
             Listens on the socket inherited on fd 0 (systemd StandardInput=socket, spawn-fcgi) when there \
             is one, else on --socket or --bind, else on 127.0.0.1:$PORT.
 
-            Sizing --workers: with `fastcgi_keep_conn on` every kept-alive nginx connection pins one \
-            thread. Use at least nginx worker_processes × upstream keepalive + the concurrent requests \
-            you expect (the shipped config: 2 × 8 + 16 = 32).
+            Two pools. --workers threads accept connections and answer the requests that only touch \
+            the store (GET /photos, /health): about one per core is fastest, more only add context \
+            switches (the default: the number of CPUs with Redis, 16 with Upstash REST, whose every \
+            read waits on the network). Requests that wait on Instagram, Cloudinary or QStash \
+            (/register, /auth/*, /sync, /sync/process/*) are handed to --outbound-workers threads \
+            through a queue of --outbound-queue; a full queue answers 503 with Retry-After.
+
+            With `fastcgi_keep_conn on` every kept-alive nginx connection pins one worker and is \
+            served by it whatever the route: then use at least nginx worker_processes × upstream \
+            keepalive + the concurrent requests you expect (the shipped config: 2 × 8 + 16 = 32).
             """)
 
     @Option(help: "Listen on this unix socket path.")
@@ -28,14 +35,22 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Listen on HOST:PORT (TCP).")
     var bind: String?
 
-    @Option(help: "Worker threads, each serving one request at a time.")
-    var workers: Int = 32
+    @Option(help: "Accepting worker threads (default: CPUs with Redis, 16 with Upstash REST).")
+    var workers: Int?
+
+    @Option(help: "Threads for requests that call Instagram, Cloudinary or QStash.")
+    var outboundWorkers: Int = 16
+
+    @Option(help: "Requests that may wait for an outbound thread before new ones get 503.")
+    var outboundQueue: Int = 256
 
     @Option(help: "Seconds in-flight requests get to finish after SIGTERM.")
     var graceSeconds: Int = 10
 
     func validate() throws {
-        guard (1...1024).contains(workers) else { throw ValidationError("--workers must be in 1...1024") }
+        if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
+        guard (1...1024).contains(outboundWorkers) else { throw ValidationError("--outbound-workers must be in 1...1024") }
+        guard (1...100_000).contains(outboundQueue) else { throw ValidationError("--outbound-queue must be in 1...100000") }
         guard (0...600).contains(graceSeconds) else { throw ValidationError("--grace-seconds must be in 0...600") }
         guard mode_t(socketMode, radix: 8) != nil else { throw ValidationError("--socket-mode must be octal, e.g. 0660") }
         if socket != nil && bind != nil { throw ValidationError("use either --socket or --bind") }
@@ -64,6 +79,17 @@ struct ServeCommand: ParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
-        listener.run(workers: workers, graceSeconds: graceSeconds)
+        let quickWorkers = workers ?? Self.defaultWorkers(remoteStore: {
+            if case .upstash = services.config.storage { return true } else { return false }
+        }())
+        listener.run(
+            workers: quickWorkers, outbound: OutboundPool(threads: outboundWorkers, capacity: outboundQueue),
+            graceSeconds: graceSeconds)
+    }
+
+    /// One accepting thread per CPU (at least 2) when reads are local; a REST store's reads wait
+    /// on the network, so more threads keep the CPUs busy.
+    static func defaultWorkers(remoteStore: Bool) -> Int {
+        remoteStore ? 16 : max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 }

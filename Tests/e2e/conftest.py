@@ -75,7 +75,7 @@ def make_stack(igmedia_bin, tmp_path):
     """Starts stacks on demand; every one is stopped when the test ends."""
     started: list[Stack] = []
 
-    def make(env=None, *, backend: str = "redis", workers: int = 32, grace_seconds: int = 10,
+    def make(env=None, *, backend: str = "redis", workers: int | None = None, grace_seconds: int = 10,
              responder_preexec=None, keep_conn: bool = False) -> Stack:
         stack = start_stack(igmedia_bin, tmp_path / f"stack{len(started)}", env, backend=backend,
                             workers=workers, grace_seconds=grace_seconds, responder_preexec=responder_preexec,
@@ -88,7 +88,7 @@ def make_stack(igmedia_bin, tmp_path):
         stack.stop()
 
 
-def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int = 32,
+def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int | None = None,
                 grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False) -> Stack:
     """redis-server (+ FakeUpstash for backend="upstash") + igmedia-fcgi + nginx; the caller stops it."""
     if backend not in BACKENDS:

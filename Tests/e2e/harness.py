@@ -196,21 +196,23 @@ def responder_env(redis_url: str, overrides: Mapping[str, str | None] | None = N
 
 class Responder(Service):
     def __init__(self, binary: Path, workdir: Path, env: Mapping[str, str], *,
-                 workers: int = 32, grace_seconds: int = 10, preexec_fn=None):
+                 workers: int | None = None, grace_seconds: int = 10, preexec_fn=None, extra_args=()):
         super().__init__("igmedia-fcgi", workdir / "responder.log")
         self.binary = binary
         self.socket = workdir / "fcgi.sock"
         if len(str(self.socket)) > MAX_UNIX_SOCKET_PATH:
             raise ServiceError(f"socket path too long for AF_UNIX: {self.socket}")
         self.env = dict(env)
-        self.workers = workers
+        self.workers = workers  # None: the responder's own default
+        self.extra_args = list(extra_args)
         self.grace_seconds = grace_seconds
         self.preexec_fn = preexec_fn
 
     def start(self) -> "Responder":
         self._spawn([
             str(self.binary), "serve", "--socket", str(self.socket), "--socket-mode", "0660",
-            "--workers", str(self.workers), "--grace-seconds", str(self.grace_seconds),
+            *(["--workers", str(self.workers)] if self.workers is not None else []),
+            "--grace-seconds", str(self.grace_seconds), *self.extra_args,
         ], env=self.env, preexec_fn=self.preexec_fn)
         try:
             wait_until(self._accepts, timeout=15, what="the FastCGI socket", service=self)

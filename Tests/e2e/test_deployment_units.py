@@ -72,7 +72,7 @@ def test_units_keep_the_required_settings():
     service = (UNITS / "igmedia-fcgi.service").read_text()
     socket = (UNITS / "igmedia-fcgi.socket").read_text()
     for line in ("StandardInput=socket", "StandardOutput=journal", "EnvironmentFile=/etc/igmedia/igmedia.env",
-                 f"ExecStart={INSTALLED_BINARY} serve --workers 32 --grace-seconds 10",
+                 f"ExecStart={INSTALLED_BINARY} serve --grace-seconds 10",
                  "KillSignal=SIGTERM", "TimeoutStopSec=15", "Restart=on-failure", "MemoryDenyWriteExecute=yes"):
         assert f"\n{line}\n" in service, line
     for line in ("ListenStream=/run/igmedia/fcgi.sock", "SocketMode=0660"):

@@ -128,11 +128,11 @@ def test_post_sync_while_the_cli_holds_the_lock_reports_it_for_that_tenant(world
 
 
 @pytest.mark.parametrize("concurrency", [
-    "8",  # the default
-    pytest.param("16", marks=pytest.mark.stack_env(CLOUDINARY_CONCURRENCY="16")),
+    "16",  # the default
+    pytest.param("8", marks=pytest.mark.stack_env(CLOUDINARY_CONCURRENCY="8")),
 ])
 def test_sync_timing_cold_then_unchanged_with_100ms_upstream_latency(world, summary, concurrency):
-    assert world.env.get("CLOUDINARY_CONCURRENCY", "8") == concurrency
+    assert world.env.get("CLOUDINARY_CONCURRENCY", "16") == concurrency
     account, token = world.account(media_count=50)
     # The first sync (inside /register) fails, so the CLI below makes the cold sync.
     world.instagram.add_fault(path_regex=r"/me/media$", preset="unsupported_field", count=1)

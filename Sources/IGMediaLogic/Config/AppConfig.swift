@@ -134,7 +134,7 @@ public struct AppConfig: Sendable {
 
         // Cloudinary: all or nothing.
         let cloudinaryURL = env.url("CLOUDINARY_API_URL", default: "https://api.cloudinary.com") ?? "https://api.cloudinary.com"
-        let concurrency = env.integer("CLOUDINARY_CONCURRENCY", default: 8, range: 1...64)
+        let concurrency = env.integer("CLOUDINARY_CONCURRENCY", default: 16, range: 1...64)
         if env.group("Cloudinary", ["CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET"]) {
             cloudinary = Cloudinary(
                 apiURL: cloudinaryURL, cloudName: env.raw("CLOUDINARY_CLOUD_NAME") ?? "",

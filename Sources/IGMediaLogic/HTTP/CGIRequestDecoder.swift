@@ -52,7 +52,14 @@ public enum CGIRequestDecoder {
 
     /// `HTTP_X_FORWARDED_FOR` → `x-forwarded-for`.
     static func headerName(fromCGI name: String) -> String {
-        String(name.dropFirst(5).lowercased().map { $0 == "_" ? "-" : $0 })
+        // Bytes, not Characters: this runs for every header of every request.
+        String(decoding: name.utf8.dropFirst(5).map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "_"): return UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): return byte | 0x20
+            default: return byte
+            }
+        }, as: UTF8.self)
     }
 
     /// Decodes the path segment by segment from the raw request URI, so `%2F` inside a segment

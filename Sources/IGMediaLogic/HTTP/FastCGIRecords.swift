@@ -38,6 +38,28 @@ public enum FastCGIRecords {
             out.append(contentsOf: repeatElement(0, count: padding))
             remaining -= length
         }
+        appendEnd(requestID: requestID, appStatus: appStatus, to: &out)
+        return out
+    }
+
+    /// For a response that fits one record: the bytes before and after the content (record
+    /// header; padding, end of stdout and FCGI_END_REQUEST), so head and body can be written with
+    /// writev and the body is never copied. nil when the content needs several records.
+    public static func singleRecordFrame(requestID: UInt16, contentLength: Int, appStatus: UInt32 = 0)
+        -> (header: [UInt8], trailer: [UInt8])?
+    {
+        guard contentLength > 0, contentLength <= maxContent else { return nil }
+        let padding = (8 - contentLength % 8) % 8
+        var header: [UInt8] = []
+        header.reserveCapacity(headerLength)
+        appendHeader(type: typeStdout, requestID: requestID, contentLength: contentLength, padding: padding, to: &header)
+        var trailer = [UInt8](repeating: 0, count: padding)
+        trailer.reserveCapacity(padding + 2 * headerLength + 8)
+        appendEnd(requestID: requestID, appStatus: appStatus, to: &trailer)
+        return (header, trailer)
+    }
+
+    private static func appendEnd(requestID: UInt16, appStatus: UInt32, to out: inout [UInt8]) {
         appendHeader(type: typeStdout, requestID: requestID, contentLength: 0, padding: 0, to: &out)
         appendHeader(type: typeEndRequest, requestID: requestID, contentLength: 8, padding: 0, to: &out)
         out.append(UInt8(truncatingIfNeeded: appStatus >> 24))
@@ -46,7 +68,6 @@ public enum FastCGIRecords {
         out.append(UInt8(truncatingIfNeeded: appStatus))
         out.append(requestComplete)
         out.append(contentsOf: [0, 0, 0])
-        return out
     }
 
     private static func appendHeader(type: UInt8, requestID: UInt16, contentLength: Int, padding: Int,

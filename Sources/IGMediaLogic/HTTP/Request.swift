@@ -37,13 +37,21 @@ public struct Request: Sendable {
     public var bearerToken: String? {
         let values = headers.values("Authorization")
         guard values.count == 1 else { return nil }
-        let value = values[0]
-        guard value.utf8.count > 7 else { return nil }
-        let scheme = value.prefix(7)
-        guard scheme.lowercased() == "bearer " else { return nil }
-        let token = value.dropFirst(7).trimmingSpaces()
-        guard !token.isEmpty, !token.contains(" ") else { return nil }
-        return String(token)
+        // On bytes: a Character view would glue a space to a following combining mark and miss it.
+        var value = values[0]
+        return value.withUTF8 { bytes -> String? in
+            guard bytes.count > 7 else { return nil }
+            let scheme: [UInt8] = Array("bearer ".utf8)
+            for i in 0..<7 where bytes[i] | (i < 6 ? 0x20 : 0) != scheme[i] { return nil }
+            var start = 7
+            var end = bytes.count
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            guard start < end else { return nil }
+            let token = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            guard !token.contains(0x20) else { return nil }
+            return String(decoding: token, as: UTF8.self)
+        }
     }
 }
 

@@ -10,7 +10,7 @@ public enum ResponseSerializer {
         for field in response.headers {
             // Header injection guard: a value never carries a line break.
             guard isSafe(field.name), isSafe(field.value) else { continue }
-            if field.name.lowercased() == "content-length" { hasLength = true }
+            if HTTPHeaders.sameName(field.name, "Content-Length") { hasLength = true }
             append("\(field.name): \(field.value)\r\n", to: &out)
         }
         if !hasLength && response.status != .notModified {

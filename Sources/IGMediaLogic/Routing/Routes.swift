@@ -14,17 +14,19 @@ public enum Routes {
         public init() {}
     }
 
+    /// Outbound routes call Instagram, Cloudinary or QStash while the client waits (see `Lane`);
+    /// /register does when it is given a token (its first sync).
     public static func table(_ handlers: Handlers) -> [Route] {
         var routes = [
             Route("GET", "/health", handlers.health),
             Route("GET", "/instagram-callback", handlers.instagramCallback),
         ]
-        if let register = handlers.register { routes.append(Route("POST", "/register", register)) }
+        if let register = handlers.register { routes.append(Route("POST", "/register", register, lane: .outbound)) }
         if let photos = handlers.photos { routes.append(Route("GET", "/photos", photos)) }
-        if let obtainToken = handlers.obtainToken { routes.append(Route("POST", "/auth/obtain-token", obtainToken)) }
-        if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken)) }
-        if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll)) }
-        if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess)) }
+        if let obtainToken = handlers.obtainToken { routes.append(Route("POST", "/auth/obtain-token", obtainToken, lane: .outbound)) }
+        if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken, lane: .outbound)) }
+        if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll, lane: .outbound)) }
+        if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess, lane: .outbound)) }
         return routes
     }
 }

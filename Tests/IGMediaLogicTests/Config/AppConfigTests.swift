@@ -71,7 +71,7 @@ struct AppConfigTests {
         let config = try AppConfig(environment: env)
         #expect(config.storage == .upstash(url: "http://127.0.0.1:9", token: "t"))
         #expect(config.qstash?.webhookBaseURL == "https://api.example.com")
-        #expect(config.cloudinary?.concurrency == 8)
+        #expect(config.cloudinary?.concurrency == 16)
     }
 
     @Test("refuses rediss:// and unknown schemes", arguments: ["rediss://h:1", "http://h:1", "h:6379"])

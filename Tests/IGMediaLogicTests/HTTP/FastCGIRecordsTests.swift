@@ -60,4 +60,20 @@ struct FastCGIRecordsTests {
         let records = try Self.decode(FastCGIRecords.response(requestID: 65_535, head: [0x41], body: [], appStatus: 0x0A0B0C0D))
         #expect(records.last == Record(type: 3, requestID: 65_535, content: [0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 0]))
     }
+
+    @Test("the single-record frame around head and body gives the same bytes as the buffer",
+          arguments: [1, 7, 8, 23_633, 65_528 - 30])
+    func singleRecordFrame(bodyLength: Int) throws {
+        let head = Array("Status: 200 OK\r\nX: y\r\n\r\n".utf8)
+        let body = (0..<bodyLength).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let frame = try #require(FastCGIRecords.singleRecordFrame(requestID: 9, contentLength: head.count + body.count))
+        #expect(frame.header + head + body + frame.trailer == FastCGIRecords.response(requestID: 9, head: head, body: body))
+    }
+
+    @Test("no single-record frame for empty or oversized content")
+    func singleRecordFrameLimits() {
+        #expect(FastCGIRecords.singleRecordFrame(requestID: 1, contentLength: 0) == nil)
+        #expect(FastCGIRecords.singleRecordFrame(requestID: 1, contentLength: 65_529) == nil)
+        #expect(FastCGIRecords.singleRecordFrame(requestID: 1, contentLength: 65_528) != nil)
+    }
 }

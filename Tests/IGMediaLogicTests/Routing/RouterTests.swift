@@ -59,4 +59,34 @@ struct RouterTests {
         let generated = Self.app.respond(to: Request(method: "GET", path: "/health"))
         #expect(generated.headers["X-Request-Id"]?.count == 16)
     }
+
+    struct Stub: RequestHandler {
+        func handle(_ request: Request) throws -> Response { Response(status: .ok) }
+    }
+
+    static let everyRoute: Router = {
+        var handlers = Routes.Handlers()
+        handlers.register = Stub()
+        handlers.photos = Stub()
+        handlers.obtainToken = Stub()
+        handlers.refreshToken = Stub()
+        handlers.syncAll = Stub()
+        handlers.syncProcess = Stub()
+        return Router(routes: Routes.table(handlers))
+    }()
+
+    @Test(
+        "routes that call other services run on the outbound lane; everything else, unrouted included, is quick",
+        arguments: [
+            ("GET", "/photos", Lane.quick), ("HEAD", "/photos", .quick), ("GET", "/health", .quick),
+            ("GET", "/instagram-callback", .quick), ("GET", "/nope", .quick), ("POST", "/photos", .quick),
+            ("POST", "/nope", .quick), ("POST", "/sync/process", .quick), ("POST", "/sync/process/a/b", .quick),
+            ("GET", "/sync", .quick),
+            ("POST", "/register", .outbound), ("POST", "/auth/obtain-token", .outbound),
+            ("POST", "/auth/refresh-token", .outbound), ("POST", "/sync", .outbound),
+            ("POST", "/sync/process/tenant-1", .outbound),
+        ])
+    func lanes(method: String, path: String, lane: Lane) {
+        #expect(Self.everyRoute.lane(method: method, path: path) == lane)
+    }
 }
