@@ -21,10 +21,13 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "IGMediaLogic",
             dependencies: [
-                "CCurl", "COpenSSL",
+                "CCurl", "COpenSSL", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -36,7 +39,8 @@ let package = Package(
             ]),
         .testTarget(
             name: "IGMediaLogicTests",
-            dependencies: ["IGMediaLogic"]),
+            // CZlib: the gzip tests inflate with zlib itself, independently of the code under test.
+            dependencies: ["IGMediaLogic", "CZlib"]),
     ],
     swiftLanguageModes: [.v6]
 )

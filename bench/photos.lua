@@ -1,10 +1,11 @@
 -- wrk script for scripts/bench: every request carries `Authorization: Bearer <token>`, the
 -- tokens taken in turn from a file (one per line), so the load spreads over every tenant.
 --
---   wrk -t2 -c64 -d10s -s bench/photos.lua http://127.0.0.1:PORT/photos -- TOKENS_FILE [MAX_PER_THREAD]
+--   wrk -t2 -c64 -d10s -s bench/photos.lua http://127.0.0.1:PORT/photos -- TOKENS_FILE [MAX_PER_THREAD [ACCEPT_ENCODING]]
 --
 -- MAX_PER_THREAD (optional, 0 = none) stops each thread after it has sent that many requests,
--- so a run can be bounded by count as well as by wrk's -d. The path and method come from the URL,
+-- so a run can be bounded by count as well as by wrk's -d. ACCEPT_ENCODING (optional, empty =
+-- none) is sent as `Accept-Encoding` on every request, e.g. `gzip` for the pre-compressed feed. The path and method come from the URL,
 -- so the same script drives /photos, /health and the reference targets.
 --
 -- done() prints one line `WRK_JSON {...}` (latencies in microseconds) that scripts/bench parses.
@@ -25,14 +26,19 @@ local cap = 0
 function init(args)
    local path = args[1]
    if path == nil then
-      error("usage: ... -s photos.lua URL -- TOKENS_FILE [MAX_PER_THREAD]")
+      error("usage: ... -s photos.lua URL -- TOKENS_FILE [MAX_PER_THREAD [ACCEPT_ENCODING]]")
    end
    cap = tonumber(args[2] or "0") or 0
+   local accept_encoding = args[3]
    for line in io.lines(path) do
       if #line > 0 then
          count = count + 1
+         local headers = { ["Authorization"] = "Bearer " .. line }
+         if accept_encoding ~= nil and #accept_encoding > 0 then
+            headers["Accept-Encoding"] = accept_encoding
+         end
          -- Formatted once here: request() only picks the next one.
-         requests[count] = wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. line })
+         requests[count] = wrk.format(nil, nil, headers)
       end
    end
    if count == 0 then

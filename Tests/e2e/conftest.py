@@ -11,6 +11,7 @@
 
     def test_both(stack, backend): ...              # runs twice: native REDIS_URL, then Upstash REST
     stack = make_stack(env, backend="upstash")      # responder -> in-process FakeUpstash -> redis-server
+    stack = make_stack(env, microcache=True)        # nginx with the GET /photos microcache on
 
 The binary is $IGMEDIA_BIN (make test sets it), else the debug build's.
 """
@@ -75,11 +76,16 @@ def make_stack(igmedia_bin, tmp_path):
     """Starts stacks on demand; every one is stopped when the test ends."""
     started: list[Stack] = []
 
+<<<<<<< HEAD
     def make(env=None, *, backend: str = "redis", workers: int | None = None, grace_seconds: int = 10,
              responder_preexec=None, keep_conn: bool = False) -> Stack:
+=======
+    def make(env=None, *, backend: str = "redis", workers: int = 32, grace_seconds: int = 10,
+             responder_preexec=None, keep_conn: bool = False, microcache: bool = False) -> Stack:
+>>>>>>> gzip
         stack = start_stack(igmedia_bin, tmp_path / f"stack{len(started)}", env, backend=backend,
                             workers=workers, grace_seconds=grace_seconds, responder_preexec=responder_preexec,
-                            keep_conn=keep_conn)
+                            keep_conn=keep_conn, microcache=microcache)
         started.append(stack)
         return stack
 
@@ -88,8 +94,14 @@ def make_stack(igmedia_bin, tmp_path):
         stack.stop()
 
 
+<<<<<<< HEAD
 def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int | None = None,
                 grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False) -> Stack:
+=======
+def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int = 32,
+                grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False,
+                microcache: bool = False) -> Stack:
+>>>>>>> gzip
     """redis-server (+ FakeUpstash for backend="upstash") + igmedia-fcgi + nginx; the caller stops it."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
@@ -109,7 +121,7 @@ def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "r
             igmedia_bin, workdir, responder_env(redis.url, env),
             workers=workers, grace_seconds=grace_seconds, preexec_fn=responder_preexec)
         responder.start()
-        nginx = Nginx.local(workdir, responder.socket, keep_conn=keep_conn).start()
+        nginx = Nginx.local(workdir, responder.socket, keep_conn=keep_conn, microcache=microcache).start()
     except BaseException:
         for service in (nginx, responder, upstash, redis):
             if service is not None:

@@ -17,6 +17,7 @@ from harness import REPO
 
 ROWS = [
     "GET /photos (nginx → responder → redis)",
+    "GET /photos, Accept-Encoding: gzip (pre-compressed)",
     "GET /photos, in-process feed cache off (1 Redis round trip)",
     "GET /health, same nginx + responder (floor)",
     "nginx static file, same body (limit of the box)",
@@ -59,7 +60,8 @@ def test_bench_smoke_run(igmedia_bin, tmp_path):
         assert row, f"no row for {label}:\n{table}"
         assert int(row.group(1).replace(",", "")) > 0, row.group(0)
         assert row.group(2).strip() == "0", f"failed requests: {row.group(0)}"
-    for ratio in ("/photos ÷ /health", "/photos ÷ php-fpm", "cached ÷ static"):
+    for ratio in ("/photos ÷ /health", "/photos ÷ php-fpm", "/photos, gzip ÷ /health", "/photos, gzip ÷ php-fpm",
+                  "cached ÷ static"):
         assert f"| {ratio} |" in table
     # The token lookup is cached in-process (AUTH_CACHE_TTL_SECONDS), so a steady stream costs one
     # pipeline per request plus a token lookup per tenant every few seconds.

@@ -1,10 +1,11 @@
 """The nginx feed microcache (nginx/igmedia-microcache.conf; off unless switched on).
 
 With the cache on, nginx answers repeated GET /photos of one token from a cache keyed on the
-method, the URI and the whole Authorization value, storing only 200 responses for 2 s. These
-tests prove what README "Feed microcache" promises: a token only ever receives its own feed,
-401 and 404 are never cached, and a feed change or a deleted tenant is seen within the bound,
-also while the token is under concurrent load.
+method, the URI, the whole Authorization value and the Accept-Encoding value, storing only 200
+responses for 2 s. These tests prove what README "Feed microcache" promises: a token only ever
+receives its own feed, 401 and 404 are never cached, and a feed change or a deleted tenant is seen
+within the bound, also while the token is under concurrent load. test_gzip.py shows that gzip and
+identity answers never share an entry.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from harness import REPO, Nginx, RedisServer, Responder, Session, Stack, expect_error, expect_success, responder_env
+from harness import REPO, Session, Stack, expect_error, expect_success
 from test_nginx_config import nginx_test, render_production
 
 # README "Feed microcache": entries live 2 s on nginx's whole-second clock, so a feed is at most
@@ -28,32 +28,9 @@ SLACK_SECONDS = 1
 
 
 @pytest.fixture
-def cached_stack(igmedia_bin, tmp_path):
+def cached_stack(make_stack):
     """redis-server + igmedia-fcgi + nginx rendered with `render-nginx-conf --microcache`."""
-    workdir = tmp_path / "cached"
-    workdir.mkdir()
-    redis = RedisServer(workdir).start()
-    services = [redis]
-    try:
-        responder = Responder(igmedia_bin, workdir, responder_env(redis.url)).start()
-        services.append(responder)
-
-        def render(conf: Path, port: int) -> None:
-            subprocess.run([
-                str(REPO / "scripts" / "render-nginx-conf"), "--http-port", str(port),
-                "--fcgi-socket", str(responder.socket), "--run-dir", str(workdir), "--output", str(conf),
-                "--microcache",
-            ], check=True, capture_output=True)
-
-        nginx = Nginx(workdir, render).start()
-        services.append(nginx)
-    except BaseException:
-        for service in reversed(services):
-            service.stop()
-        raise
-    stack = Stack(redis, responder, nginx)
-    yield stack
-    stack.stop()
+    return make_stack(microcache=True)
 
 
 def register(stack: Stack, name: str) -> tuple[str, str]:

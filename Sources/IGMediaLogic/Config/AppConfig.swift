@@ -50,7 +50,8 @@ public struct AppConfig: Sendable {
     public var photosCacheControl: String
     /// Seconds a token → tenant lookup is cached in-process (0 = off).
     public var authCacheTTLSeconds: Int
-    /// Milliseconds a ready /photos envelope is reused in-process (0 = off).
+    /// Milliseconds a ready /photos envelope (and its gzip body) is reused in-process (0 = off,
+    /// and then /photos answers identity only).
     public var feedCacheMilliseconds: Int
     /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
     public var photosMicrocacheSeconds: Int

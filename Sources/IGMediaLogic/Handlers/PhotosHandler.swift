@@ -3,6 +3,11 @@
 /// At most two round trips (token → tenant, then tenant + feed pipelined; the token lookup and the
 /// ready envelope are each cached in-process for a short, documented time) and the stored JSON
 /// array is spliced into the envelope as bytes.
+///
+/// Two representations: identity, and gzip when the client accepts it (`AcceptEncoding`) and the
+/// feed cache holds a gzip body (compressed once when the entry is stored; with the cache off
+/// every answer is identity). Each has its own strong ETag (`"…"` and `"…-gz"`), and
+/// `If-None-Match` is checked against the one that would be sent.
 public struct PhotosHandler: RequestHandler {
     let authenticator: TenantAuthenticator
     let repository: TenantRepository
@@ -27,25 +32,35 @@ public struct PhotosHandler: RequestHandler {
 
     public func handle(_ request: Request) throws -> Response {
         let tenantID = try authenticator.tenantID(for: request)
-        let body: [UInt8]
-        let etag: String?
-        if let cached = feedCache?.entry(for: tenantID) {
-            body = cached.body
-            etag = cached.etag
+        let feed: ReadyFeed
+        if let cached = feedCache?.feed(for: tenantID) {
+            feed = cached
         } else {
-            (body, etag) = try read(tenantID)
-            feedCache?.store(tenantID: tenantID, body: body, etag: etag)
+            let (body, etag) = try read(tenantID)
+            feed = feedCache?.store(tenantID: tenantID, body: body, etag: etag) ?? ReadyFeed(body: body, etag: etag)
         }
-        // The ETag was computed when the feed was written; nothing is hashed per request.
-        if let etag, let condition = request.headers["If-None-Match"], Self.matches(condition, etag) {
+        // The header is parsed only when there is a choice to make.
+        var representation = feed.identity
+        var contentEncoding: String?
+        if let gzip = feed.gzip, AcceptEncoding.prefersGzip(request.headers.values("Accept-Encoding")) {
+            representation = gzip
+            contentEncoding = "gzip"
+        }
+        // The ETags were computed when the feed was written and cached; nothing is hashed per request.
+        if let etag = representation.etag, let condition = request.headers["If-None-Match"], Self.matches(condition, etag) {
             var notModified = Response(status: .notModified)
             notModified.headers.add("ETag", etag)
             notModified.headers.add("Cache-Control", cacheControl)
+            notModified.headers.add("Vary", "Accept-Encoding")
             return notModified
         }
-        var response = Response.json(.ok, body: body)
-        if let etag { response.headers.add("ETag", etag) }
+        var response = Response.json(.ok, body: representation.body)
+        if let contentEncoding { response.headers.add("Content-Encoding", contentEncoding) }
+        if let etag = representation.etag { response.headers.add("ETag", etag) }
         response.headers.add("Cache-Control", cacheControl)
+        // Every answer says it depends on Accept-Encoding, also when gzip was not offered (cache
+        // off, an incompressible feed): a shared cache must never hand one client's variant to another.
+        response.headers.add("Vary", "Accept-Encoding")
         if microcacheSeconds > 0 { response.headers.add("X-Accel-Expires", String(microcacheSeconds)) }
         return response
     }
