@@ -28,6 +28,10 @@ final class FastCGIListener: Sendable {
     /// Over a unix socket the responder closes a finished connection at once instead of
     /// libfcgi's lingering close (see `igmedia_fcgx_plain_close`).
     private let plainClose: Bool
+    /// False for a socket inherited from systemd: it is shared with the socket unit and must keep
+    /// listening for the next instance, so it is never shut down.
+    private let ownsSocket: Bool
+    private let liveWorkers = Atomic<Int>(0)
     private let shuttingDown = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)
 
@@ -52,6 +56,7 @@ final class FastCGIListener: Sendable {
             listenFD = fd
         }
         plainClose = Self.isUnixSocket(listenFD)
+        if case .inherited = endpoint { ownsSocket = false } else { ownsSocket = true }
     }
 
     private static func isUnixSocket(_ fd: Int32) -> Bool {
@@ -75,8 +80,20 @@ final class FastCGIListener: Sendable {
         // Block before spawning so every worker inherits the mask and only sigwait sees them.
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
+        // SIGUSR2 only interrupts accept() (no SA_RESTART) to stop workers on an inherited socket.
+        var wake = sigaction()
+        wake.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&wake.sa_mask)
+        wake.sa_flags = 0
+        sigaction(SIGUSR2, &wake, nil)
+
+        liveWorkers.store(workers, ordering: .sequentiallyConsistent)
+        var workerThreads: [pthread_t] = []
         for index in 0..<workers {
-            startThread { self.workerLoop(index: index, outbound: outbound) }
+            workerThreads.append(startThread(joinable: true) {
+                self.workerLoop(index: index, outbound: outbound)
+                self.liveWorkers.subtract(1, ordering: .sequentiallyConsistent)
+            })
         }
         for _ in 0..<outbound.threads {
             startThread { self.outboundLoop(outbound) }
@@ -93,13 +110,23 @@ final class FastCGIListener: Sendable {
         logger.info("shutting down", metadata: ["signal": "\(received)", "in_flight": "\(inFlight.load(ordering: .relaxed))"])
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
         FCGX_ShutdownPending()
-        // Wakes every thread blocked in accept(); it returns an error and the thread stops.
-        shutdown(listenFD, Int32(SHUT_RDWR))
+        if ownsSocket {
+            // Stops listening (new connections are refused) and wakes every thread blocked in
+            // accept(). Connections already queued can still be accepted: the workers drain them.
+            shutdown(listenFD, Int32(SHUT_RDWR))
+        }
         // Outbound threads finish what is queued, then stop.
         outbound.close()
 
         let deadline = monotonicSeconds() + Double(graceSeconds)
-        while inFlight.load(ordering: .sequentiallyConsistent) > 0 && monotonicSeconds() < deadline {
+        while (inFlight.load(ordering: .sequentiallyConsistent) > 0 || liveWorkers.load(ordering: .sequentiallyConsistent) > 0)
+            && monotonicSeconds() < deadline
+        {
+            if !ownsSocket {
+                // Shared socket: interrupt accept() instead (again and again: a worker may have
+                // been just about to call it). With shutdown pending libfcgi then gives up.
+                for thread in workerThreads { pthread_kill(thread, SIGUSR2) }
+            }
             usleep(10_000)
         }
         let left = inFlight.load(ordering: .sequentiallyConsistent)
@@ -126,7 +153,8 @@ final class FastCGIListener: Sendable {
                 usleep(5_000)
                 continue
             }
-            // Accepted in the race with shutdown: still answered, then the thread stops.
+            // Accepted while stopping: still answered. On our own socket the loop goes on until
+            // accept() finds nothing queued; on an inherited one the next instance takes the queue.
             if serve(request, outbound: stopping ? nil : outbound) == .handedOff {
                 // The outbound pool owns that request (and frees it); accept with a fresh one.
                 request = .allocate(capacity: 1)
@@ -135,7 +163,7 @@ final class FastCGIListener: Sendable {
                     return
                 }
             }
-            if stopping { return }
+            if stopping && !ownsSocket { return }
         }
     }
 
@@ -307,8 +335,10 @@ private func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-/// Starts a detached POSIX thread running `body`.
-private func startThread(_ body: @escaping @Sendable () -> Void) {
+/// Starts a POSIX thread running `body`; detached unless `joinable` (a joinable thread's id stays
+/// valid for `pthread_kill` after it ends).
+@discardableResult
+private func startThread(joinable: Bool = false, _ body: @escaping @Sendable () -> Void) -> pthread_t {
     final class Box: @unchecked Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -316,7 +346,7 @@ private func startThread(_ body: @escaping @Sendable () -> Void) {
     let context = Unmanaged.passRetained(Box(body)).toOpaque()
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    pthread_attr_setdetachstate(&attributes, Int32(joinable ? PTHREAD_CREATE_JOINABLE : PTHREAD_CREATE_DETACHED))
     pthread_attr_setstacksize(&attributes, 1 << 20)
     var thread = pthread_t()
     let rc = pthread_create(&thread, &attributes, { raw in
@@ -327,4 +357,5 @@ private func startThread(_ body: @escaping @Sendable () -> Void) {
     }, context)
     pthread_attr_destroy(&attributes)
     precondition(rc == 0, "pthread_create failed: \(rc)")
+    return thread
 }

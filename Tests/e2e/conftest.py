@@ -76,16 +76,12 @@ def make_stack(igmedia_bin, tmp_path):
     """Starts stacks on demand; every one is stopped when the test ends."""
     started: list[Stack] = []
 
-<<<<<<< HEAD
     def make(env=None, *, backend: str = "redis", workers: int | None = None, grace_seconds: int = 10,
-             responder_preexec=None, keep_conn: bool = False) -> Stack:
-=======
-    def make(env=None, *, backend: str = "redis", workers: int = 32, grace_seconds: int = 10,
-             responder_preexec=None, keep_conn: bool = False, microcache: bool = False) -> Stack:
->>>>>>> gzip
+             responder_preexec=None, keep_conn: bool = False, microcache: bool = False,
+             responder_args=()) -> Stack:
         stack = start_stack(igmedia_bin, tmp_path / f"stack{len(started)}", env, backend=backend,
                             workers=workers, grace_seconds=grace_seconds, responder_preexec=responder_preexec,
-                            keep_conn=keep_conn, microcache=microcache)
+                            keep_conn=keep_conn, microcache=microcache, responder_args=responder_args)
         started.append(stack)
         return stack
 
@@ -94,14 +90,9 @@ def make_stack(igmedia_bin, tmp_path):
         stack.stop()
 
 
-<<<<<<< HEAD
 def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int | None = None,
-                grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False) -> Stack:
-=======
-def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "redis", workers: int = 32,
                 grace_seconds: int = 10, responder_preexec=None, keep_conn: bool = False,
-                microcache: bool = False) -> Stack:
->>>>>>> gzip
+                microcache: bool = False, responder_args=()) -> Stack:
     """redis-server (+ FakeUpstash for backend="upstash") + igmedia-fcgi + nginx; the caller stops it."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
@@ -119,7 +110,7 @@ def start_stack(igmedia_bin: Path, workdir: Path, env=None, *, backend: str = "r
                    "UPSTASH_REDIS_REST_TOKEN": token, **env}
         responder = Responder(
             igmedia_bin, workdir, responder_env(redis.url, env),
-            workers=workers, grace_seconds=grace_seconds, preexec_fn=responder_preexec)
+            workers=workers, grace_seconds=grace_seconds, preexec_fn=responder_preexec, extra_args=responder_args)
         responder.start()
         nginx = Nginx.local(workdir, responder.socket, keep_conn=keep_conn, microcache=microcache).start()
     except BaseException:
