@@ -80,7 +80,8 @@ final class FastCGIListener: Sendable {
         // Block before spawning so every worker inherits the mask and only sigwait sees them.
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        // SIGUSR2 only interrupts accept() (no SA_RESTART) to stop workers on an inherited socket.
+        // SIGUSR2 only interrupts accept() (no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR) to stop the
+        // workers on an inherited socket.
         var wake = sigaction()
         wake.__sigaction_handler.sa_handler = { _ in }
         sigemptyset(&wake.sa_mask)
@@ -109,7 +110,8 @@ final class FastCGIListener: Sendable {
 
         logger.info("shutting down", metadata: ["signal": "\(received)", "in_flight": "\(inFlight.load(ordering: .relaxed))"])
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
-        FCGX_ShutdownPending()
+        // No FCGX_ShutdownPending(): with it libfcgi refuses to accept anything more, and the
+        // connections already queued on our own socket would be reset instead of answered.
         if ownsSocket {
             // Stops listening (new connections are refused) and wakes every thread blocked in
             // accept(). Connections already queued can still be accepted: the workers drain them.
@@ -124,7 +126,7 @@ final class FastCGIListener: Sendable {
         {
             if !ownsSocket {
                 // Shared socket: interrupt accept() instead (again and again: a worker may have
-                // been just about to call it). With shutdown pending libfcgi then gives up.
+                // been just about to call it). FCGI_FAIL_ACCEPT_ON_INTR makes libfcgi give up.
                 for thread in workerThreads { pthread_kill(thread, SIGUSR2) }
             }
             usleep(10_000)
@@ -140,7 +142,7 @@ final class FastCGIListener: Sendable {
     private func workerLoop(index: Int, outbound: OutboundPool) {
         var request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+        guard FCGX_InitRequest(request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
             logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
             return
         }
@@ -158,7 +160,7 @@ final class FastCGIListener: Sendable {
             if serve(request, outbound: stopping ? nil : outbound) == .handedOff {
                 // The outbound pool owns that request (and frees it); accept with a fresh one.
                 request = .allocate(capacity: 1)
-                guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+                guard FCGX_InitRequest(request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
                     logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
                     return
                 }

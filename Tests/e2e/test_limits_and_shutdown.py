@@ -31,8 +31,10 @@ def test_body_over_client_max_body_size_is_nginxs_413(stack):
 @pytest.mark.parametrize("keep_conn", [True, False], ids=["fastcgi_keep_conn-on", "fastcgi_keep_conn-off"])
 def test_500_mixed_requests_over_keepalive_all_succeed(make_stack, keep_conn):
     """50 clients x 10 requests on kept-alive connections: GETs, bodies the responder must drain.
-    With fastcgi_keep_conn on, nginx also reuses its FastCGI connections (the drain matters)."""
-    stack = make_stack(keep_conn=keep_conn)
+    With fastcgi_keep_conn on, nginx also reuses its FastCGI connections (the drain matters), and
+    every kept connection pins a worker: sized as the README says (2 nginx workers x keepalive 8
+    + 16 concurrent = 32), not the one-per-CPU default meant for keep_conn off."""
+    stack = make_stack(keep_conn=keep_conn, workers=32 if keep_conn else None)
     if keep_conn:
         assert "fastcgi_keep_conn on;" in stack.nginx.conf.read_text()
 
