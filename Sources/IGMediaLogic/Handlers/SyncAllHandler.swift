@@ -48,7 +48,7 @@ public struct SyncAllHandler: RequestHandler {
                 QStashClient.Message(
                     destination: "\(publisher.webhookBaseURL)/sync/process/\(id)",
                     body: JSONWriter.encode(.object([("tenantId", .string(id))])),
-                    deduplicationID: "sync-\(id)-\(hour.replacingAll(":", with: "-"))")
+                    deduplicationID: "sync-\(id)-\(String(hour.map { $0 == ":" ? "-" : $0 }))")
             }
             for (id, outcome) in zip(tenantIDs, publisher.client.publishAll(messages)) {
                 switch outcome {

@@ -24,14 +24,29 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "\(event.level) \(label): \(event.message)"
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(Self.render(merged[key]!))"
+        // Built as bytes: this runs for every request, and String interpolation, a merged
+        // dictionary and Character-wise quoting were a tenth of the responder's time per request.
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(0x20)
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: ": ".utf8)
+        line.append(contentsOf: "\(event.message)".utf8)
+        let merged: Logger.Metadata
+        if let extra = event.metadata, !extra.isEmpty {
+            merged = metadata.isEmpty ? extra : metadata.merging(extra) { $1 }
+        } else {
+            merged = metadata
         }
-        line += "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line.append(0x20)
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            Self.render(value, into: &line)
+        }
+        line.append(0x0A)
+        line.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
@@ -41,22 +56,36 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    static func render(_ value: Logger.Metadata.Value) -> String {
-        let text = "\(value)"
-        if text.contains(where: { $0 == " " || $0 == "\"" || $0 == "\n" }) || text.isEmpty {
-            return "\"" + text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("\n", with: "\\n") + "\""
+    /// A value as is, or quoted with `\`, `"`, CR and LF escaped when it is empty or contains a
+    /// space, a quote, a backslash or a line break (so one event is always one parseable line).
+    static func render(_ value: Logger.Metadata.Value, into line: inout [UInt8]) {
+        let text: String
+        switch value {
+        case .string(let string): text = string
+        case .stringConvertible(let convertible): text = convertible.description
+        default: text = "\(value)"
         }
-        return text
+        let needsQuotes = text.isEmpty || text.utf8.contains { $0 == 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x0A || $0 == 0x0D }
+        guard needsQuotes else {
+            line.append(contentsOf: text.utf8)
+            return
+        }
+        line.append(0x22)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: line.append(contentsOf: [0x5C, 0x5C])
+            case 0x22: line.append(contentsOf: [0x5C, 0x22])
+            case 0x0A: line.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: line.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            default: line.append(byte)
+            }
+        }
+        line.append(0x22)
     }
-}
 
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        guard self.contains(target) else { return self }
-        var result = ""
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
-        }
-        return result
+    static func render(_ value: Logger.Metadata.Value) -> String {
+        var bytes: [UInt8] = []
+        render(value, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
