@@ -32,6 +32,27 @@ final class FastCGIListener: Sendable {
     /// listening for the next instance, so it is never shut down.
     private let ownsSocket: Bool
     private let liveWorkers = Atomic<Int>(0)
+    /// Every accepting thread that has not been reaped; the monitor thread adds and reaps.
+    private let workers = Mutex<[Worker]>([])
+
+    /// One accepting thread: its id (joinable, so it stays valid for `pthread_kill` until it is
+    /// reaped) and since when it has been busy with one request (0: waiting in accept).
+    private final class Worker: Sendable {
+        let extra: Bool
+        let busySince = Atomic<UInt64>(0)
+        let exited = Atomic<Bool>(false)
+        let thread = Mutex<pthread_t?>(nil)
+        init(extra: Bool) { self.extra = extra }
+
+        func stalled(now: UInt64, after threshold: UInt64) -> Bool {
+            let since = busySince.load(ordering: .relaxed)
+            return since != 0 && now &- since > threshold
+        }
+    }
+
+    /// A request that holds an accepting thread this long is waiting, not computing (the store
+    /// is slow or down): the pool grows so others are still answered within the store timeout.
+    private static let stallNanoseconds: UInt64 = 20_000_000
     private let shuttingDown = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)
 
@@ -73,7 +94,7 @@ final class FastCGIListener: Sendable {
 
     /// Runs `workers` threads until SIGTERM or SIGINT, then lets in-flight requests finish within
     /// `graceSeconds`. Returns when the process may exit.
-    func run(workers: Int, outbound: OutboundPool, graceSeconds: Int) {
+    func run(workers: Int, maxWorkers: Int, outbound: OutboundPool, graceSeconds: Int) {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&signals, signal) }
@@ -88,19 +109,16 @@ final class FastCGIListener: Sendable {
         wake.sa_flags = 0
         sigaction(SIGUSR2, &wake, nil)
 
-        liveWorkers.store(workers, ordering: .sequentiallyConsistent)
-        var workerThreads: [pthread_t] = []
-        for index in 0..<workers {
-            workerThreads.append(startThread(joinable: true) {
-                self.workerLoop(index: index, outbound: outbound)
-                self.liveWorkers.subtract(1, ordering: .sequentiallyConsistent)
-            })
+        for _ in 0..<workers {
+            spawnWorker(extra: false, outbound: outbound)
         }
+        let maxWorkers = max(workers, maxWorkers)
+        startThread { self.monitor(base: workers, max: maxWorkers, outbound: outbound) }
         for _ in 0..<outbound.threads {
             startThread { self.outboundLoop(outbound) }
         }
         logger.info("listening", metadata: [
-            "workers": "\(workers)", "outbound_workers": "\(outbound.threads)", "outbound_queue": "\(outbound.capacity)",
+            "workers": "\(workers)", "max_workers": "\(max(workers, maxWorkers))", "outbound_workers": "\(outbound.threads)", "outbound_queue": "\(outbound.capacity)",
         ])
 
         var received: Int32 = 0
@@ -127,7 +145,11 @@ final class FastCGIListener: Sendable {
             if !ownsSocket {
                 // Shared socket: interrupt accept() instead (again and again: a worker may have
                 // been just about to call it). FCGI_FAIL_ACCEPT_ON_INTR makes libfcgi give up.
-                for thread in workerThreads { pthread_kill(thread, SIGUSR2) }
+                self.workers.withLock { all in
+                    for worker in all where !worker.exited.load(ordering: .sequentiallyConsistent) {
+                        if let thread = worker.thread.withLock({ $0 }) { pthread_kill(thread, SIGUSR2) }
+                    }
+                }
             }
             usleep(10_000)
         }
@@ -139,11 +161,57 @@ final class FastCGIListener: Sendable {
         }
     }
 
-    private func workerLoop(index: Int, outbound: OutboundPool) {
+    private func spawnWorker(extra: Bool, outbound: OutboundPool) {
+        let worker = Worker(extra: extra)
+        liveWorkers.add(1, ordering: .sequentiallyConsistent)
+        // Registered before it starts, so a shutdown in between still wakes it.
+        workers.withLock { $0.append(worker) }
+        let thread = startThread(joinable: true) {
+            self.workerLoop(worker, outbound: outbound)
+            worker.exited.store(true, ordering: .sequentiallyConsistent)
+            self.liveWorkers.subtract(1, ordering: .sequentiallyConsistent)
+        }
+        worker.thread.withLock { $0 = thread }
+    }
+
+    /// Every 10 ms: reaps extra threads that ended, and when every accepting thread has been
+    /// stuck in one request for `stallNanoseconds`, doubles the pool (up to `max`). Extra
+    /// threads end after a request once nothing is stalled any more.
+    private func monitor(base: Int, max maxWorkers: Int, outbound: OutboundPool) {
+        while !shuttingDown.load(ordering: .sequentiallyConsistent) {
+            usleep(10_000)
+            let now = monotonicNanoseconds()
+            let (live, ended) = workers.withLock { all -> ([Worker], [Worker]) in
+                let ended = all.filter { $0.extra && $0.exited.load(ordering: .sequentiallyConsistent) }
+                if !ended.isEmpty { all.removeAll { worker in ended.contains { $0 === worker } } }
+                return (all.filter { !$0.exited.load(ordering: .sequentiallyConsistent) }, ended)
+            }
+            for worker in ended {
+                if let thread = worker.thread.withLock({ $0 }) { pthread_join(thread, nil) }
+            }
+            guard live.count < maxWorkers, !shuttingDown.load(ordering: .sequentiallyConsistent),
+                live.allSatisfy({ $0.stalled(now: now, after: Self.stallNanoseconds) })
+            else { continue }
+            let added = min(live.count, maxWorkers - live.count)
+            for _ in 0..<added { spawnWorker(extra: true, outbound: outbound) }
+            logger.warning("every worker is waiting (slow store?): more threads", metadata: [
+                "workers": "\(live.count + added)", "max_workers": "\(maxWorkers)",
+            ])
+        }
+    }
+
+    private func anyStalled(besides worker: Worker) -> Bool {
+        let now = monotonicNanoseconds()
+        return workers.withLock { all in
+            all.contains { $0 !== worker && $0.stalled(now: now, after: Self.stallNanoseconds) }
+        }
+    }
+
+    private func workerLoop(_ worker: Worker, outbound: OutboundPool) {
         var request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         guard FCGX_InitRequest(request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
-            logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
+            logger.error("FCGX_InitRequest failed")
             return
         }
         while true {
@@ -157,15 +225,19 @@ final class FastCGIListener: Sendable {
             }
             // Accepted while stopping: still answered. On our own socket the loop goes on until
             // accept() finds nothing queued; on an inherited one the next instance takes the queue.
-            if serve(request, outbound: stopping ? nil : outbound) == .handedOff {
+            worker.busySince.store(monotonicNanoseconds(), ordering: .relaxed)
+            let disposition = serve(request, outbound: stopping ? nil : outbound)
+            worker.busySince.store(0, ordering: .relaxed)
+            if disposition == .handedOff {
                 // The outbound pool owns that request (and frees it); accept with a fresh one.
                 request = .allocate(capacity: 1)
                 guard FCGX_InitRequest(request, listenFD, FCGI_FAIL_ACCEPT_ON_INTR) == 0 else {
-                    logger.error("FCGX_InitRequest failed", metadata: ["worker": "\(index)"])
+                    logger.error("FCGX_InitRequest failed")
                     return
                 }
             }
             if stopping && !ownsSocket { return }
+            if worker.extra && !stopping && !anyStalled(besides: worker) { return }
         }
     }
 
@@ -329,6 +401,12 @@ final class FastCGIListener: Sendable {
             logger.debug("response not delivered", metadata: ["errno": "\(errno)"])
         }
     }
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 private func monotonicSeconds() -> Double {

@@ -17,7 +17,9 @@ struct ServeCommand: ParsableCommand {
             Two pools. --workers threads accept connections and answer the requests that only touch \
             the store (GET /photos, /health): about one per core is fastest, more only add context \
             switches (the default: the number of CPUs with Redis, 16 with Upstash REST, whose every \
-            read waits on the network). Requests that wait on Instagram, Cloudinary or QStash \
+            read waits on the network). When every one of them has been waiting on the store for \
+            20 ms (a slow or unreachable store), the pool grows, up to --max-workers, and shrinks \
+            back once the store answers. Requests that wait on Instagram, Cloudinary or QStash \
             (/register, /auth/*, /sync, /sync/process/*) are handed to --outbound-workers threads \
             through a queue of --outbound-queue; a full queue answers 503 with Retry-After.
 
@@ -38,6 +40,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Accepting worker threads (default: CPUs with Redis, 16 with Upstash REST).")
     var workers: Int?
 
+    @Option(help: "Accepting threads the pool may grow to while every one waits on a slow store.")
+    var maxWorkers: Int = 32
+
     @Option(help: "Threads for requests that call Instagram, Cloudinary or QStash.")
     var outboundWorkers: Int = 16
 
@@ -49,6 +54,7 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
+        guard (1...1024).contains(maxWorkers) else { throw ValidationError("--max-workers must be in 1...1024") }
         guard (1...1024).contains(outboundWorkers) else { throw ValidationError("--outbound-workers must be in 1...1024") }
         guard (1...100_000).contains(outboundQueue) else { throw ValidationError("--outbound-queue must be in 1...100000") }
         guard (0...600).contains(graceSeconds) else { throw ValidationError("--grace-seconds must be in 0...600") }
@@ -83,7 +89,7 @@ struct ServeCommand: ParsableCommand {
             if case .upstash = services.config.storage { return true } else { return false }
         }())
         listener.run(
-            workers: quickWorkers, outbound: OutboundPool(threads: outboundWorkers, capacity: outboundQueue),
+            workers: quickWorkers, maxWorkers: maxWorkers, outbound: OutboundPool(threads: outboundWorkers, capacity: outboundQueue),
             graceSeconds: graceSeconds)
     }
 
