@@ -113,12 +113,12 @@ final class FastCGIListener: Sendable {
             spawnWorker(extra: false, outbound: outbound)
         }
         let maxWorkers = max(workers, maxWorkers)
-        startThread { self.monitor(base: workers, max: maxWorkers, outbound: outbound) }
+        startThread { self.monitor(max: maxWorkers, outbound: outbound) }
         for _ in 0..<outbound.threads {
             startThread { self.outboundLoop(outbound) }
         }
         logger.info("listening", metadata: [
-            "workers": "\(workers)", "max_workers": "\(max(workers, maxWorkers))", "outbound_workers": "\(outbound.threads)", "outbound_queue": "\(outbound.capacity)",
+            "workers": "\(workers)", "max_workers": "\(maxWorkers)", "outbound_workers": "\(outbound.threads)", "outbound_queue": "\(outbound.capacity)",
         ])
 
         var received: Int32 = 0
@@ -177,12 +177,16 @@ final class FastCGIListener: Sendable {
     /// Every 10 ms: reaps extra threads that ended, and when every accepting thread has been
     /// stuck in one request for `stallNanoseconds`, doubles the pool (up to `max`). Extra
     /// threads end after a request once nothing is stalled any more.
-    private func monitor(base: Int, max maxWorkers: Int, outbound: OutboundPool) {
+    private func monitor(max maxWorkers: Int, outbound: OutboundPool) {
         while !shuttingDown.load(ordering: .sequentiallyConsistent) {
             usleep(10_000)
             let now = monotonicNanoseconds()
             let (live, ended) = workers.withLock { all -> ([Worker], [Worker]) in
-                let ended = all.filter { $0.extra && $0.exited.load(ordering: .sequentiallyConsistent) }
+                // (Its id is recorded just after it starts: an extra that ended before that waits
+                // for the next tick, so every ended thread is joined.)
+                let ended = all.filter {
+                    $0.extra && $0.exited.load(ordering: .sequentiallyConsistent) && $0.thread.withLock({ $0 }) != nil
+                }
                 if !ended.isEmpty { all.removeAll { worker in ended.contains { $0 === worker } } }
                 return (all.filter { !$0.exited.load(ordering: .sequentiallyConsistent) }, ended)
             }
