@@ -23,24 +23,9 @@ static inline void igmedia_fcgx_close_writers(FCGX_Request *request) {
     request->out->wasFCloseCalled = 1;
 }
 
-/* Writes `length` bytes of framed records to the request's connection. Returns 0, or -1 with
- * errno set (EPIPE when nginx gave up on the request). */
-static inline int igmedia_fcgx_write_records(FCGX_Request *request, const void *records, size_t length) {
-    const char *at = (const char *)records;
-    while (length > 0) {
-        ssize_t written = write(request->ipcFd, at, length);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        at += written;
-        length -= (size_t)written;
-    }
-    return 0;
-}
-
-/* The same from four pieces (record header, CGI head, body, trailer) with writev, so the body is
- * never copied into a second buffer. Finishes partial writes. Returns 0, or -1 with errno set. */
+/* Writes framed records to the request's connection from up to four pieces (record header, CGI
+ * head, body, trailer) with writev, so the body is never copied into a second buffer. Finishes
+ * partial writes. Returns 0, or -1 with errno set (EPIPE when nginx gave up on the request). */
 static inline int igmedia_fcgx_write_pieces(FCGX_Request *request,
                                             const void *a, size_t aLength, const void *b, size_t bLength,
                                             const void *c, size_t cLength, const void *d, size_t dLength) {

@@ -398,7 +398,9 @@ final class FastCGIListener: Sendable {
             }
         } else {
             let records = FastCGIRecords.response(requestID: requestID, head: head, body: response.body)
-            written = records.withUnsafeBytes { igmedia_fcgx_write_records(request, $0.baseAddress, $0.count) }
+            written = records.withUnsafeBytes {
+                igmedia_fcgx_write_pieces(request, $0.baseAddress, $0.count, nil, 0, nil, 0, nil, 0)
+            }
         }
         if written != 0 {
             // nginx dropped the request (client gone, timeout): nothing to answer any more.

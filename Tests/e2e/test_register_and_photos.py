@@ -312,3 +312,19 @@ def test_registration_secret_admits_the_right_bearer(stack, backend):
     expect_error(stack.post("/register", register_body(), headers=tenant.auth), 401, "UNAUTHORIZED")
     expect_success(stack.get("/photos", headers=tenant.auth))
     assert_log_clean(stack, REGISTRATION_SECRET, *tenant.secrets())
+
+
+@pytest.mark.parametrize("count", [50, 200], ids=["one-fastcgi-record", "several-fastcgi-records"])
+def test_a_feed_larger_than_one_fastcgi_record_arrives_byte_exact(stack, count):
+    """The responder frames its own FastCGI records: one record up to 65,528 bytes, several above
+    (a 200-item feed is ~95 KB). Both must reach the client byte for byte, with HEAD too."""
+    tenant = register(stack)
+    feed, _ = make_feed(f"big{count}", count)
+    store_feed(stack, tenant.id, feed)
+    response = stack.get("/photos", headers=bearer(tenant.token))
+    assert response.status == 200, response
+    assert response.body == photos_envelope(feed)
+    assert int(response.header("Content-Length")) == len(response.body)
+    assert (len(response.body) > 65_528) == (count == 200)
+    head = stack.request("HEAD", "/photos", headers=bearer(tenant.token))
+    assert head.status == 200 and head.body == b"" and head.header("Content-Length") == str(len(response.body))

@@ -82,10 +82,4 @@ public struct LineLogHandler: LogHandler {
         }
         line.append(0x22)
     }
-
-    static func render(_ value: Logger.Metadata.Value) -> String {
-        var bytes: [UInt8] = []
-        render(value, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
