@@ -196,17 +196,3 @@ final class RESPConnection {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 }
-
-/// A point in time by which an operation must finish.
-struct Deadline {
-    let nanoseconds: UInt64
-
-    init(millisecondsFromNow: Int) {
-        nanoseconds = SystemClock().monotonicNanoseconds() + UInt64(max(0, millisecondsFromNow)) * 1_000_000
-    }
-
-    func remainingMilliseconds() -> Int {
-        let now = SystemClock().monotonicNanoseconds()
-        return now >= nanoseconds ? 0 : Int((nanoseconds - now + 999_999) / 1_000_000)
-    }
-}

@@ -4,6 +4,7 @@ public final class RESPStore: RedisStore {
     private let url: RedisURL
     private let timeoutMilliseconds: Int
     private let pool: ResourcePool<RESPConnection>
+    private let clock: any Clock
 
     public var backendName: String {
         switch url.address {
@@ -12,8 +13,11 @@ public final class RESPStore: RedisStore {
         }
     }
 
-    public init(url: String, timeoutMilliseconds: Int, maxIdleConnections: Int = 64) throws(RedisURL.Invalid) {
+    public init(
+        url: String, timeoutMilliseconds: Int, maxIdleConnections: Int = 64, clock: any Clock = SystemClock()
+    ) throws(RedisURL.Invalid) {
         self.url = try RedisURL(url)
+        self.clock = clock
         self.timeoutMilliseconds = timeoutMilliseconds
         self.pool = ResourcePool(maxIdle: maxIdleConnections)
     }
@@ -40,7 +44,7 @@ public final class RESPStore: RedisStore {
     }
 
     private func execute(_ commands: [RedisCommand]) throws(StoreError) -> [RedisValue] {
-        let deadline = Deadline(millisecondsFromNow: timeoutMilliseconds)
+        let deadline = Deadline(millisecondsFromNow: timeoutMilliseconds, clock: clock)
         // A pooled connection may have died while idle (server restart); a failure on it before
         // any reply is retried once on a fresh connection.
         var attempt = 0

@@ -24,7 +24,7 @@ public enum ServiceFactory {
         switch config.storage {
         case .redis(let url):
             do {
-                store = try RESPStore(url: url, timeoutMilliseconds: config.redisTimeoutMilliseconds)
+                store = try RESPStore(url: url, timeoutMilliseconds: config.redisTimeoutMilliseconds, clock: clock)
             } catch {
                 throw StartupError(description: error.description)
             }
