@@ -2,25 +2,28 @@
 #define IGMEDIA_CFASTCGI_SHIM_H
 #include <errno.h>
 #include <fcgiapp.h>
-#include <fcgios.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 /*
- * libfcgi writes FCGI_STDOUT through a fixed 8 KB buffer: a 24 KB feed costs four write(2) calls
- * and four wake-ups of nginx. These two helpers let the responder hand over a whole response,
- * already framed (the STDOUT records, the empty STDOUT record and FCGI_END_REQUEST), in one write.
- * They touch FCGX_Request's ipcFd, which fcgiapp.h marks internal; libfcgi's ABI has not changed
- * since 2.4.0, and the end-to-end tests run every response through this path.
+ * libfcgi's public API, plus the connection descriptor, which fcgiapp.h lists below "Don't use
+ * anything below here". The reason: libfcgi writes FCGI_STDOUT through a fixed 8 KB buffer, so a
+ * 24 KB feed costs four write(2) calls and four wake-ups of nginx; the responder frames the whole
+ * response itself (STDOUT records, the empty STDOUT record, FCGI_END_REQUEST) and writes it in one
+ * writev on `ipcFd`. Owning the write means owning the end of the request too: FCGX_Free(r, 0)
+ * releases libfcgi's streams and params without writing anything, and the connection is either
+ * kept (nginx asked, FCGI_KEEP_CONN), closed at once (unix socket: nothing is left unread, so no
+ * lingering close is needed), or closed by libfcgi's lingering close (TCP).
+ *
+ * Besides `ipcFd` (read, and reset to -1 once we closed it, so libfcgi never closes the number a
+ * second time), one more internal field is read, never written: `keepConnection`, the
+ * FCGI_KEEP_CONN flag of FCGI_BEGIN_REQUEST, which libfcgi exposes nowhere else.
+ * libfcgi's ABI has not changed since 2.4.0; the end-to-end tests run every response through here.
  */
 
-/* Closes libfcgi's two writers without writing: FCGX_Finish_r then adds nothing to the
- * connection. Call only when nothing was put on either stream. Closing err first keeps libfcgi
- * from emitting FCGI_END_REQUEST there (it does that for the last of its two writers only). */
-static inline void igmedia_fcgx_close_writers(FCGX_Request *request) {
-    FCGX_FClose(request->err);
-    request->out->isClosed = 1;
-    request->out->wasFCloseCalled = 1;
+/* Whether nginx asked to keep the connection open after this request. */
+static inline int igmedia_fcgx_keep_requested(const FCGX_Request *request) {
+    return request->keepConnection;
 }
 
 /* Writes framed records to the request's connection from up to four pieces (record header, CGI
@@ -53,10 +56,19 @@ static inline int igmedia_fcgx_write_pieces(FCGX_Request *request,
     return 0;
 }
 
-/* Skips libfcgi's lingering close (shutdown, then wait up to 2 s for nginx to close its end) for
- * this request's connection. Safe once stdin was read to its end: nothing unread is left that
- * could turn the close into a reset. */
-static inline void igmedia_fcgx_plain_close(FCGX_Request *request) {
-    request->detached = 1;
+/* Ends a request whose whole answer was written with igmedia_fcgx_write_pieces: nothing more goes
+ * on the connection. keep: leave it open for nginx's next request (the next FCGX_Accept_r reads
+ * it). Otherwise plainClose closes it at once; else libfcgi closes it with its lingering close. */
+static inline void igmedia_fcgx_end(FCGX_Request *request, int keep, int plainClose) {
+    if (keep) {
+        FCGX_Free(request, 0);
+    } else if (plainClose) {
+        int fd = request->ipcFd;
+        request->ipcFd = -1;
+        FCGX_Free(request, 0);
+        if (fd >= 0) close(fd);
+    } else {
+        FCGX_Free(request, 1);
+    }
 }
 #endif

@@ -67,8 +67,8 @@ struct ServeCommand: ParsableCommand {
         logger.info("storage", metadata: ["backend": "\(services.store.backendName)"])
         let application = ServiceFactory.makeApplication(services: services, logger: logger)
 
-        let endpoint: FastCGIListener.Endpoint
-        if FastCGIListener.hasInheritedSocket {
+        let endpoint: Listener.Endpoint
+        if Listener.hasInheritedSocket {
             endpoint = .inherited
         } else if let socket {
             endpoint = .unixSocket(path: socket, mode: mode_t(socketMode, radix: 8) ?? 0o660)
@@ -77,10 +77,11 @@ struct ServeCommand: ParsableCommand {
         } else {
             endpoint = .tcp("127.0.0.1:\(services.config.port)")
         }
-        let listener: FastCGIListener
+        let listener: Listener
         do {
-            listener = try FastCGIListener(
-                endpoint: endpoint, application: application, maxBodyBytes: services.config.maxBodyBytes, logger: logger)
+            listener = try Listener(
+                endpoint: endpoint, edge: CGIEdge(application: application, maxBodyBytes: services.config.maxBodyBytes),
+                logger: logger)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)

@@ -1,44 +1,40 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// A bag of reusable resources (connections, curl handles): take one per call, give it back.
 ///
 /// Worker threads each hold at most one at a time, so in steady state there is one per thread.
 final class ResourcePool<Resource>: @unchecked Sendable {
     // A resource is only touched by the thread that took it; the mutex guards the bag itself.
-    private var idle: [Resource] = []
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let idle = Mutex<[Idle]>([])
+    /// `Resource` need not be Sendable: each one has a single user at a time.
+    private struct Idle: @unchecked Sendable { let resource: Resource }
     private let maxIdle: Int
 
     init(maxIdle: Int) {
         self.maxIdle = maxIdle
-        pthread_mutex_init(lock, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
     }
 
     func take() -> Resource? {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return idle.popLast()
+        idle.withLock { $0.popLast() }?.resource
     }
 
     /// Keeps the resource for reuse; past `maxIdle` it is dropped (and closed by its deinit).
     func give(_ resource: Resource) {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        if idle.count < maxIdle { idle.append(resource) }
+        // Dropped outside the lock: a connection's deinit closes a socket.
+        let offered = Idle(resource: resource)
+        let dropped: Idle? = idle.withLock { all in
+            guard all.count < maxIdle else { return offered }
+            all.append(offered)
+            return nil
+        }
+        _ = dropped
     }
 
     func drain() {
-        pthread_mutex_lock(lock)
-        let dropped = idle
-        idle.removeAll()
-        pthread_mutex_unlock(lock)
+        let dropped = idle.withLock { all in
+            defer { all.removeAll() }
+            return all
+        }
         _ = dropped
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// Runs work items on at most `concurrency` threads and returns results in input order.
 ///
@@ -11,78 +9,46 @@ public enum BoundedParallel {
     ) -> [R] {
         guard items.count > 1, concurrency > 1 else { return items.map(body) }
         let state = State<R>(count: items.count)
-        let workers = min(concurrency, items.count)
-        var threads: [pthread_t] = []
-        for _ in 0..<workers {
-            let job = Job {
-                while let index = state.next() {
-                    state.store(body(items[index]), at: index)
-                }
-            }
-            let context = Unmanaged.passRetained(job).toOpaque()
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                // The context is the retained Job passed just above.
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.run()
-                return nil
-            }, context)
-            if rc == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<Job>.fromOpaque(context).release()
+        let work: @Sendable () -> Void = {
+            while let index = state.next() {
+                state.store(body(items[index]), at: index)
             }
         }
+        let threads = (0..<min(concurrency, items.count)).compactMap { _ in PosixThread.start(joinable: true, work) }
         // If no thread could start, do the work here.
-        if threads.isEmpty {
-            while let index = state.next() { state.store(body(items[index]), at: index) }
-        }
-        for thread in threads { pthread_join(thread, nil) }
+        if threads.isEmpty { work() }
+        for thread in threads { thread.join() }
         return state.results()
     }
 
-    private final class Job: @unchecked Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    private final class State<R>: @unchecked Sendable {
-        // Guarded by `lock`.
-        private var nextIndex = 0
-        private var slots: [R?]
+    private final class State<R: Sendable>: Sendable {
+        private struct Slots {
+            var nextIndex = 0
+            var values: [R?]
+        }
+        private let slots: Mutex<Slots>
         private let count: Int
-        private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
         init(count: Int) {
             self.count = count
-            slots = Array(repeating: nil, count: count)
-            pthread_mutex_init(lock, nil)
-        }
-
-        deinit {
-            pthread_mutex_destroy(lock)
-            lock.deallocate()
+            slots = Mutex(Slots(values: Array(repeating: nil, count: count)))
         }
 
         func next() -> Int? {
-            pthread_mutex_lock(lock)
-            defer { pthread_mutex_unlock(lock) }
-            guard nextIndex < count else { return nil }
-            nextIndex += 1
-            return nextIndex - 1
+            slots.withLock { slots in
+                guard slots.nextIndex < count else { return nil }
+                slots.nextIndex += 1
+                return slots.nextIndex - 1
+            }
         }
 
         func store(_ value: R, at index: Int) {
-            pthread_mutex_lock(lock)
-            slots[index] = value
-            pthread_mutex_unlock(lock)
+            slots.withLock { $0.values[index] = value }
         }
 
         func results() -> [R] {
-            pthread_mutex_lock(lock)
-            defer { pthread_mutex_unlock(lock) }
             // Every index was handed out and stored before the threads were joined.
-            return slots.map { $0! }
+            slots.withLock { $0.values.map { $0! } }
         }
     }
 }
