@@ -1,15 +1,6 @@
-import Synchronization
 import Testing
 
 @testable import IGMediaLogic
-
-/// A clock tests move by hand.
-final class ManualClock: IGMediaLogic.Clock, Sendable {
-    private let nanos = Atomic<UInt64>(1_000_000_000)
-    func now() -> Double { Double(nanos.load(ordering: .relaxed)) / 1e9 }
-    func monotonicNanoseconds() -> UInt64 { nanos.load(ordering: .relaxed) }
-    func advance(seconds: Double) { nanos.add(UInt64(seconds * 1e9), ordering: .relaxed) }
-}
 
 @Suite("Auth token cache")
 struct AuthTokenCacheTests {
