@@ -10,14 +10,8 @@ struct RegisterHandlerTests {
         ("instagramAccountSecret", #""app-secret""#), ("apiType", #""INSTAGRAM_LOGIN""#),
     ]
 
-    /// The valid body with members replaced, added (raw JSON values) or removed (nil).
-    static func body(_ changes: [(String, String?)] = []) -> String {
-        var members = fields.map { ($0.0, Optional($0.1)) }
-        for (name, value) in changes {
-            if let index = members.firstIndex(where: { $0.0 == name }) { members[index].1 = value } else { members.append((name, value)) }
-        }
-        return "{" + members.compactMap { name, value in value.map { "\"\(name)\":\($0)" } }.joined(separator: ",") + "}"
-    }
+    /// The valid body with members replaced, added or removed (nil).
+    static func body(_ changes: [(String, String?)] = []) -> String { HandlerFixture.jsonObject(fields, changing: changes) }
 
     func application(_ fixture: HandlerFixture, secret: String? = nil) -> Application {
         fixture.application {

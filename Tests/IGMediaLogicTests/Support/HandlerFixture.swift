@@ -58,6 +58,15 @@ struct HandlerFixture {
         return (reply.arrayValue?[1].arrayValue ?? []).compactMap(\.stringValue).sorted()
     }
 
+    /// A JSON object from raw member values, with members replaced, added or removed (nil).
+    static func jsonObject(_ members: [(String, String)], changing changes: [(String, String?)] = []) -> String {
+        var result = members.map { ($0.0, Optional($0.1)) }
+        for (name, value) in changes {
+            if let index = result.firstIndex(where: { $0.0 == name }) { result[index].1 = value } else { result.append((name, value)) }
+        }
+        return "{" + result.compactMap { name, value in value.map { "\"\(name)\":\($0)" } }.joined(separator: ",") + "}"
+    }
+
     static func post(_ path: String, _ body: String, bearer: String? = nil, contentType: String? = "application/json") -> Request {
         var headers = HTTPHeaders()
         if let contentType { headers.add("Content-Type", contentType) }

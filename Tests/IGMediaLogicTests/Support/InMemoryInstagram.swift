@@ -10,6 +10,23 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     private(set) var fetchCalls = 0
     private(set) var refreshCalls = 0
     private(set) var tokensSeen: [String] = []
+    private var _exchangeFailure: UpstreamError?
+    private var _firstPageFailure: UpstreamError?
+    private var _exchanges: [Exchange] = []
+    private var _refreshes: [Refresh] = []
+
+    /// The arguments of one `exchangeCode` call.
+    struct Exchange: Equatable {
+        var code, appID, appSecret, redirectURI: String
+    }
+
+    /// The arguments of one `refreshToken` call.
+    struct Refresh: Equatable {
+        var apiType: APIType
+        var accessToken: String
+        var appID: String?
+        var appSecret: String
+    }
 
     init(media: [InstagramMedia] = []) { _media = media }
 
@@ -28,6 +45,19 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
         set { lock.withLock { _refreshFailure = newValue } }
     }
 
+    var exchangeFailure: UpstreamError? {
+        get { lock.withLock { _exchangeFailure } }
+        set { lock.withLock { _exchangeFailure = newValue } }
+    }
+
+    var firstPageFailure: UpstreamError? {
+        get { lock.withLock { _firstPageFailure } }
+        set { lock.withLock { _firstPageFailure = newValue } }
+    }
+
+    var exchanges: [Exchange] { lock.withLock { _exchanges } }
+    var refreshes: [Refresh] { lock.withLock { _refreshes } }
+
     func fetchMedia(apiType: APIType, accountID: String, accessToken: String, limit: Int) throws(UpstreamError) -> [InstagramMedia] {
         let (media, failure): ([InstagramMedia], UpstreamError?) = lock.withLock {
             fetchCalls += 1
@@ -41,6 +71,7 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     func refreshToken(apiType: APIType, accessToken: String, appID: String?, appSecret: String) throws(UpstreamError) -> InstagramToken {
         let failure = lock.withLock { () -> UpstreamError? in
             refreshCalls += 1
+            _refreshes.append(Refresh(apiType: apiType, accessToken: accessToken, appID: appID, appSecret: appSecret))
             return _refreshFailure
         }
         if let failure { throw failure }
@@ -48,10 +79,18 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     }
 
     func exchangeCode(code: String, appID: String, appSecret: String, redirectURI: String) throws(UpstreamError) -> InstagramToken {
-        InstagramToken(accessToken: "IGAA-long-\(code)", expiresIn: 5_184_000, userID: "17841400000000001")
+        let failure = lock.withLock { () -> UpstreamError? in
+            _exchanges.append(Exchange(code: code, appID: appID, appSecret: appSecret, redirectURI: redirectURI))
+            return _exchangeFailure
+        }
+        if let failure { throw failure }
+        return InstagramToken(accessToken: "IGAA-long-\(code)", expiresIn: 5_184_000, userID: "17841400000000001")
     }
 
-    func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String { "{\"data\":[]}" }
+    func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String {
+        if let failure = firstPageFailure { throw failure }
+        return "{\"data\":[]}"
+    }
 
     /// `count` media: every fifth a VIDEO, every seventh a carousel of two, some without caption.
     static func sampleMedia(count: Int, idBase: Int = 17_900_000_000_000_000) -> [InstagramMedia] {
