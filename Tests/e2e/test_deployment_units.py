@@ -79,16 +79,6 @@ def test_units_keep_the_required_settings():
         assert f"\n{line}\n" in socket, line
 
 
-def test_env_example_documents_every_variable():
-    names = set()
-    for source in (REPO / "Sources" / "IGMediaLogic" / "Config").glob("*.swift"):
-        names.update(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"', source.read_text()))
-    assert "ENCRYPTION_KEY" in names and "PORT" in names, names
-    example = (UNITS / "igmedia.env.example").read_text()
-    undocumented = sorted(name for name in names if not re.search(rf"^#?{name}=", example, re.MULTILINE))
-    assert undocumented == []
-
-
 def deny_write_execute() -> None:
     """Runs in the child before exec: the kernel's form of MemoryDenyWriteExecute=yes."""
     pr_set_mdwe, pr_mdwe_refuse_exec_gain = 65, 1

@@ -69,20 +69,20 @@ public struct AppConfig: Sendable {
     public init(environment: [String: String]) throws(ConfigurationError) {
         var env = EnvironmentReader(environment)
 
-        port = env.integer("PORT", default: 3000, range: 1...65535)
-        photosTTLSeconds = env.integer("INSTAGRAM_PHOTOS_TTL_SECONDS", default: 604_800, range: 60...31_536_000)
-        redisTimeoutMilliseconds = env.integer("REDIS_TIMEOUT_MS", default: 2000, range: 50...60_000)
-        maxBodyBytes = env.integer("MAX_BODY_BYTES", default: 1_048_576, range: 1024...67_108_864)
-        keyPrefix = env.raw("REDIS_KEY_PREFIX") ?? ""
-        photosCacheControl = env.raw("PHOTOS_CACHE_CONTROL") ?? "private, max-age=60"
-        authCacheTTLSeconds = env.integer("AUTH_CACHE_TTL_SECONDS", default: 5, range: 0...300)
-        feedCacheMilliseconds = env.integer("FEED_CACHE_TTL_MS", default: 1000, range: 0...60_000)
-        photosMicrocacheSeconds = env.integer("PHOTOS_MICROCACHE_SECONDS", default: 2, range: 0...60)
-        syncLockTTLSeconds = env.integer("SYNC_LOCK_TTL_SECONDS", default: 300, range: 5...3600)
+        port = env.integer(.port, default: 3000, range: 1...65535)
+        photosTTLSeconds = env.integer(.instagramPhotosTTLSeconds, default: 604_800, range: 60...31_536_000)
+        redisTimeoutMilliseconds = env.integer(.redisTimeoutMilliseconds, default: 2000, range: 50...60_000)
+        maxBodyBytes = env.integer(.maxBodyBytes, default: 1_048_576, range: 1024...67_108_864)
+        keyPrefix = env.raw(.redisKeyPrefix) ?? ""
+        photosCacheControl = env.raw(.photosCacheControl) ?? "private, max-age=60"
+        authCacheTTLSeconds = env.integer(.authCacheTTLSeconds, default: 5, range: 0...300)
+        feedCacheMilliseconds = env.integer(.feedCacheTTLMilliseconds, default: 1000, range: 0...60_000)
+        photosMicrocacheSeconds = env.integer(.photosMicrocacheSeconds, default: 2, range: 0...60)
+        syncLockTTLSeconds = env.integer(.syncLockTTLSeconds, default: 300, range: 5...3600)
 
         // Storage: exactly one backend.
-        let redisURL = env.raw("REDIS_URL")
-        let upstashAny = env.isSet("UPSTASH_REDIS_REST_URL") || env.isSet("UPSTASH_REDIS_REST_TOKEN")
+        let redisURL = env.raw(.redisURL)
+        let upstashAny = env.isSet(.upstashRedisRESTURL) || env.isSet(.upstashRedisRESTToken)
         if let redisURL, upstashAny {
             env.problem("REDIS_URL and UPSTASH_REDIS_REST_* are both set: choose one storage backend")
             storage = .redis(url: redisURL)
@@ -94,16 +94,16 @@ public struct AppConfig: Sendable {
             }
             storage = .redis(url: redisURL)
         } else if upstashAny {
-            let complete = env.group("Upstash storage", ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"])
-            let url = env.url("UPSTASH_REDIS_REST_URL")
-            storage = .upstash(url: complete ? (url ?? "") : "", token: env.raw("UPSTASH_REDIS_REST_TOKEN") ?? "")
+            let complete = env.group("Upstash storage", [.upstashRedisRESTURL, .upstashRedisRESTToken])
+            let url = env.url(.upstashRedisRESTURL)
+            storage = .upstash(url: complete ? (url ?? "") : "", token: env.raw(.upstashRedisRESTToken) ?? "")
         } else {
             env.problem("storage is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN")
             storage = .redis(url: "")
         }
 
         // Secrets.
-        let keyText = env.required("ENCRYPTION_KEY")
+        let keyText = env.required(.encryptionKey)
         encryptionKey = []
         if !keyText.isEmpty {
             if let decoded = Base64.decode(keyText), decoded.count == 32 {
@@ -112,53 +112,53 @@ public struct AppConfig: Sendable {
                 env.problem("ENCRYPTION_KEY must be base64 of exactly 32 bytes (generate: openssl rand -base64 32)")
             }
         }
-        syncInternalSecret = env.required("SYNC_INTERNAL_SECRET")
+        syncInternalSecret = env.required(.syncInternalSecret)
         if !syncInternalSecret.isEmpty && syncInternalSecret.utf8.count < 16 {
             env.problem("SYNC_INTERNAL_SECRET must be at least 16 characters")
         }
-        registrationSecret = env.raw("REGISTRATION_SECRET")
+        registrationSecret = env.raw(.registrationSecret)
 
         // QStash: all or nothing.
-        let qstashNames = ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY", "WEBHOOK_BASE_URL"]
-        let qstashURL = env.url("QSTASH_URL", default: "https://qstash.upstash.io") ?? "https://qstash.upstash.io"
-        let webhookBase = env.url("WEBHOOK_BASE_URL")
-        let tolerance = env.integer("QSTASH_CLOCK_TOLERANCE_SECONDS", default: 30, range: 0...300)
+        let qstashNames = [EnvironmentKey.qstashToken, .qstashCurrentSigningKey, .qstashNextSigningKey, .webhookBaseURL]
+        let qstashURL = env.url(.qstashURL, default: "https://qstash.upstash.io") ?? "https://qstash.upstash.io"
+        let webhookBase = env.url(.webhookBaseURL)
+        let tolerance = env.integer(.qstashClockToleranceSeconds, default: 30, range: 0...300)
         if env.group("QStash", qstashNames), let webhookBase {
             qstash = QStash(
-                baseURL: qstashURL, token: env.raw("QSTASH_TOKEN") ?? "",
-                currentSigningKey: env.raw("QSTASH_CURRENT_SIGNING_KEY") ?? "",
-                nextSigningKey: env.raw("QSTASH_NEXT_SIGNING_KEY") ?? "",
+                baseURL: qstashURL, token: env.raw(.qstashToken) ?? "",
+                currentSigningKey: env.raw(.qstashCurrentSigningKey) ?? "",
+                nextSigningKey: env.raw(.qstashNextSigningKey) ?? "",
                 webhookBaseURL: webhookBase, clockToleranceSeconds: tolerance)
         } else {
             qstash = nil
         }
 
         // Cloudinary: all or nothing.
-        let cloudinaryURL = env.url("CLOUDINARY_API_URL", default: "https://api.cloudinary.com") ?? "https://api.cloudinary.com"
-        let concurrency = env.integer("CLOUDINARY_CONCURRENCY", default: 16, range: 1...64)
-        if env.group("Cloudinary", ["CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET"]) {
+        let cloudinaryURL = env.url(.cloudinaryAPIURL, default: "https://api.cloudinary.com") ?? "https://api.cloudinary.com"
+        let concurrency = env.integer(.cloudinaryConcurrency, default: 16, range: 1...64)
+        if env.group("Cloudinary", [.cloudinaryCloudName, .cloudinaryAPIKey, .cloudinaryAPISecret]) {
             cloudinary = Cloudinary(
-                apiURL: cloudinaryURL, cloudName: env.raw("CLOUDINARY_CLOUD_NAME") ?? "",
-                apiKey: env.raw("CLOUDINARY_API_KEY") ?? "", apiSecret: env.raw("CLOUDINARY_API_SECRET") ?? "",
+                apiURL: cloudinaryURL, cloudName: env.raw(.cloudinaryCloudName) ?? "",
+                apiKey: env.raw(.cloudinaryAPIKey) ?? "", apiSecret: env.raw(.cloudinaryAPISecret) ?? "",
                 concurrency: concurrency)
         } else {
             cloudinary = nil
         }
 
         // Instagram.
-        let version = env.raw("INSTAGRAM_GRAPH_VERSION") ?? Self.defaultGraphVersion
+        let version = env.raw(.instagramGraphVersion) ?? Self.defaultGraphVersion
         if !Self.isGraphVersion(version) {
             env.problem("INSTAGRAM_GRAPH_VERSION must look like v23.0")
         }
         instagram = Instagram(
-            apiURL: env.url("INSTAGRAM_API_URL", default: "https://api.instagram.com") ?? "https://api.instagram.com",
-            graphURL: env.url("INSTAGRAM_GRAPH_URL", default: "https://graph.instagram.com") ?? "https://graph.instagram.com",
-            facebookGraphURL: env.url("FACEBOOK_GRAPH_URL", default: "https://graph.facebook.com") ?? "https://graph.facebook.com",
+            apiURL: env.url(.instagramAPIURL, default: "https://api.instagram.com") ?? "https://api.instagram.com",
+            graphURL: env.url(.instagramGraphURL, default: "https://graph.instagram.com") ?? "https://graph.instagram.com",
+            facebookGraphURL: env.url(.facebookGraphURL, default: "https://graph.facebook.com") ?? "https://graph.facebook.com",
             graphVersion: version,
-            timeoutMilliseconds: env.integer("INSTAGRAM_API_TIMEOUT_MS", default: 10_000, range: 100...120_000),
-            mediaLimit: env.integer("INSTAGRAM_MEDIA_LIMIT", default: 50, range: 1...1000),
-            tokenRefreshAfterHours: env.integer("TOKEN_REFRESH_AFTER_HOURS", default: 24, range: 24...1440),
-            redirectURI: env.url("REDIRECT_URI"))
+            timeoutMilliseconds: env.integer(.instagramAPITimeoutMilliseconds, default: 10_000, range: 100...120_000),
+            mediaLimit: env.integer(.instagramMediaLimit, default: 50, range: 1...1000),
+            tokenRefreshAfterHours: env.integer(.tokenRefreshAfterHours, default: 24, range: 24...1440),
+            redirectURI: env.url(.redirectURI))
 
         guard env.problems.isEmpty else { throw ConfigurationError(problems: env.problems) }
 

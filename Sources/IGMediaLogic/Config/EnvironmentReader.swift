@@ -7,37 +7,37 @@ struct EnvironmentReader {
     init(_ environment: [String: String]) { self.environment = environment }
 
     /// A trimmed, non-empty value, or nil.
-    func raw(_ name: String) -> String? {
-        guard let value = environment[name] else { return nil }
+    func raw(_ key: EnvironmentKey) -> String? {
+        guard let value = environment[key.rawValue] else { return nil }
         let trimmed = value.trimmingCharacters(in: " \t\r\n")
         return trimmed.isEmpty ? nil : trimmed
     }
 
-    func isSet(_ name: String) -> Bool { raw(name) != nil }
+    func isSet(_ key: EnvironmentKey) -> Bool { raw(key) != nil }
 
     mutating func problem(_ text: String) { problems.append(text) }
 
-    mutating func required(_ name: String) -> String {
-        guard let value = raw(name) else {
-            problem("\(name) is required")
+    mutating func required(_ key: EnvironmentKey) -> String {
+        guard let value = raw(key) else {
+            problem("\(key) is required")
             return ""
         }
         return value
     }
 
-    mutating func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
-        guard let text = raw(name) else { return defaultValue }
+    mutating func integer(_ key: EnvironmentKey, default defaultValue: Int, range: ClosedRange<Int>) -> Int {
+        guard let text = raw(key) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            problem("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            problem("\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
             return defaultValue
         }
         return value
     }
 
-    mutating func url(_ name: String, default defaultValue: String? = nil) -> String? {
-        guard let text = raw(name) else { return defaultValue }
+    mutating func url(_ key: EnvironmentKey, default defaultValue: String? = nil) -> String? {
+        guard let text = raw(key) else { return defaultValue }
         guard Self.isHTTPURL(text) else {
-            problem("\(name) must be an http(s) URL")
+            problem("\(key) must be an http(s) URL")
             return defaultValue
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -59,12 +59,16 @@ struct EnvironmentReader {
 
     /// Checks that a group of variables is either complete or entirely absent.
     /// Returns true when the group is complete.
-    mutating func group(_ label: String, _ names: [String]) -> Bool {
-        let present = names.filter { isSet($0) }
+    mutating func group(_ label: String, _ keys: [EnvironmentKey]) -> Bool {
+        let present = keys.filter { isSet($0) }
         if present.isEmpty { return false }
-        if present.count == names.count { return true }
-        let missing = names.filter { !isSet($0) }
-        problem("\(label) is partially configured: set \(missing.joined(separator: ", ")) too, or unset \(present.joined(separator: ", "))")
+        if present.count == keys.count { return true }
+        let missing = keys.filter { !isSet($0) }
+        problem("\(label) is partially configured: set \(names(missing)) too, or unset \(names(present))")
         return false
+    }
+
+    private func names(_ keys: [EnvironmentKey]) -> String {
+        keys.map(\.rawValue).joined(separator: ", ")
     }
 }

@@ -1,0 +1,99 @@
+/// Every environment variable the service reads: the one place their names are spelled.
+///
+/// Each case documents its type, default and whether it is required; the README's configuration
+/// table and `systemd/igmedia.env.example` document the same set again, and
+/// `EnvironmentKeyDocumentationTests` keeps the three in step. Interpolating a key writes its
+/// variable name (`"\(EnvironmentKey.port)"` is `PORT`).
+public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConvertible {
+    // Secrets.
+
+    /// Base64 of exactly 32 bytes (the AES-256-GCM key for stored credentials). Required.
+    case encryptionKey = "ENCRYPTION_KEY"
+    /// Shared secret of `POST /sync`, at least 16 characters. Required.
+    case syncInternalSecret = "SYNC_INTERNAL_SECRET"
+    /// Bearer secret `POST /register` requires when set. Optional, default unset (open registration).
+    case registrationSecret = "REGISTRATION_SECRET"
+
+    // Storage: `redisURL`, or both Upstash keys (exactly one backend is required).
+
+    /// `redis://[user:password@]host:port[/db]` or `unix:///path.sock`. Required unless Upstash is set.
+    case redisURL = "REDIS_URL"
+    /// http(s) URL of Upstash's REST API. Required with `upstashRedisRESTToken`, instead of `redisURL`.
+    case upstashRedisRESTURL = "UPSTASH_REDIS_REST_URL"
+    /// Upstash REST token. Required with `upstashRedisRESTURL`, instead of `redisURL`.
+    case upstashRedisRESTToken = "UPSTASH_REDIS_REST_TOKEN"
+    /// String prefix of every store key. Optional, default empty.
+    case redisKeyPrefix = "REDIS_KEY_PREFIX"
+    /// Int milliseconds bounding one store call, 50...60000. Optional, default 2000.
+    case redisTimeoutMilliseconds = "REDIS_TIMEOUT_MS"
+
+    // HTTP.
+
+    /// Int TCP port on 127.0.0.1 when no socket is given, 1...65535. Optional, default 3000.
+    case port = "PORT"
+    /// Int bytes, the largest request body, 1024...67108864. Optional, default 1048576.
+    case maxBodyBytes = "MAX_BODY_BYTES"
+    /// Int seconds a token → tenant lookup is cached in-process, 0...300 (0 = off). Optional, default 5.
+    case authCacheTTLSeconds = "AUTH_CACHE_TTL_SECONDS"
+    /// Int milliseconds a ready /photos answer is reused in-process, 0...60000 (0 = off, no gzip).
+    /// Optional, default 1000.
+    case feedCacheTTLMilliseconds = "FEED_CACHE_TTL_MS"
+    /// Int seconds of `X-Accel-Expires` on /photos 200s, 0...60 (0 = never). Optional, default 2.
+    case photosMicrocacheSeconds = "PHOTOS_MICROCACHE_SECONDS"
+    /// String `Cache-Control` of GET /photos. Optional, default `private, max-age=60`.
+    case photosCacheControl = "PHOTOS_CACHE_CONTROL"
+    /// Int seconds a stored feed lives, 60...31536000. Optional, default 604800.
+    case instagramPhotosTTLSeconds = "INSTAGRAM_PHOTOS_TTL_SECONDS"
+
+    // Instagram.
+
+    /// http(s) OAuth redirect URI for `POST /auth/obtain-token`. Optional, default unset.
+    case redirectURI = "REDIRECT_URI"
+    /// Int milliseconds bounding one Instagram call, 100...120000. Optional, default 10000.
+    case instagramAPITimeoutMilliseconds = "INSTAGRAM_API_TIMEOUT_MS"
+    /// Int media items a sync fetches per tenant, 1...1000. Optional, default 50.
+    case instagramMediaLimit = "INSTAGRAM_MEDIA_LIMIT"
+    /// Int token age in hours that triggers a refresh, 24...1440. Optional, default 24.
+    case tokenRefreshAfterHours = "TOKEN_REFRESH_AFTER_HOURS"
+    /// String Graph API version of the form `vNN.N`. Optional, default `v23.0`.
+    case instagramGraphVersion = "INSTAGRAM_GRAPH_VERSION"
+    /// http(s) base URL. Optional, default `https://api.instagram.com`.
+    case instagramAPIURL = "INSTAGRAM_API_URL"
+    /// http(s) base URL. Optional, default `https://graph.instagram.com`.
+    case instagramGraphURL = "INSTAGRAM_GRAPH_URL"
+    /// http(s) base URL. Optional, default `https://graph.facebook.com`.
+    case facebookGraphURL = "FACEBOOK_GRAPH_URL"
+    /// Int seconds a per-tenant sync lock lives, 5...3600. Optional, default 300.
+    case syncLockTTLSeconds = "SYNC_LOCK_TTL_SECONDS"
+
+    // QStash: the token, both signing keys and the webhook base URL, all or none.
+
+    /// String QStash token. Optional group member.
+    case qstashToken = "QSTASH_TOKEN"
+    /// String current webhook signing key. Optional group member.
+    case qstashCurrentSigningKey = "QSTASH_CURRENT_SIGNING_KEY"
+    /// String next webhook signing key. Optional group member.
+    case qstashNextSigningKey = "QSTASH_NEXT_SIGNING_KEY"
+    /// http(s) public base URL QStash calls back. Optional group member.
+    case webhookBaseURL = "WEBHOOK_BASE_URL"
+    /// http(s) QStash API base URL. Optional, default `https://qstash.upstash.io`.
+    case qstashURL = "QSTASH_URL"
+    /// Int seconds of clock skew allowed on webhook signatures, 0...300. Optional, default 30.
+    case qstashClockToleranceSeconds = "QSTASH_CLOCK_TOLERANCE_SECONDS"
+
+    // Cloudinary: cloud name, API key and secret, all or none.
+
+    /// String cloud name. Optional group member.
+    case cloudinaryCloudName = "CLOUDINARY_CLOUD_NAME"
+    /// String API key. Optional group member.
+    case cloudinaryAPIKey = "CLOUDINARY_API_KEY"
+    /// String API secret. Optional group member.
+    case cloudinaryAPISecret = "CLOUDINARY_API_SECRET"
+    /// http(s) Cloudinary API base URL. Optional, default `https://api.cloudinary.com`.
+    case cloudinaryAPIURL = "CLOUDINARY_API_URL"
+    /// Int parallel uploads per tenant sync, 1...64. Optional, default 16.
+    case cloudinaryConcurrency = "CLOUDINARY_CONCURRENCY"
+
+    /// The variable's name, so messages that interpolate a key name the variable.
+    public var description: String { rawValue }
+}
