@@ -25,7 +25,7 @@ enum InstagramMediaDecoder {
         guard let id = json["id"]?.idString, !id.isEmpty else { return nil }
         let children = json["children"]?["data"]?.arrayValue?.compactMap(child) ?? []
         return InstagramMedia(
-            id: id, mediaType: text(json["media_type"]) ?? "", mediaURL: text(json["media_url"]),
+            id: id, mediaType: MediaType(text(json["media_type"]) ?? ""), mediaURL: text(json["media_url"]),
             thumbnailURL: text(json["thumbnail_url"]), permalink: text(json["permalink"]), caption: text(json["caption"]),
             timestamp: text(json["timestamp"]), children: children)
     }
@@ -34,7 +34,7 @@ enum InstagramMediaDecoder {
     static func child(_ json: JSONValue) -> InstagramMediaChild? {
         guard let id = json["id"]?.idString, !id.isEmpty else { return nil }
         return InstagramMediaChild(
-            id: id, mediaType: text(json["media_type"]) ?? "", mediaURL: text(json["media_url"]),
+            id: id, mediaType: MediaType(text(json["media_type"]) ?? ""), mediaURL: text(json["media_url"]),
             thumbnailURL: text(json["thumbnail_url"]))
     }
 

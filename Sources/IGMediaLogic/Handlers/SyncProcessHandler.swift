@@ -63,14 +63,14 @@ public struct SyncProcessHandler: RequestHandler {
         switch Result(catching: { () throws(SyncError) in try engine.sync(tenantID: tenantID) }) {
         case .success(let result):
             try markDone(messageID)
-            return Envelope.success(.object([("result", result.json), ("refreshTokenResult", .string(result.refreshTokenResult))]))
+            return Envelope.success(.object([("result", result.json), ("refreshTokenResult", .string(result.refreshTokenResult.description))]))
         case .failure(let error):
             switch error {
             case .locked:
                 try markDone(messageID)
                 return Envelope.success(.object([
                     ("result", .object([("skipped", .string(error.description))])),
-                    ("refreshTokenResult", .string("not_run")),
+                    ("refreshTokenResult", .string(RefreshOutcome.notRun.description)),
                 ]))
             case .tenantNotFound:
                 try markDone(messageID)

@@ -20,7 +20,7 @@ public struct KeySpace: Sendable {
     public func photos(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):photos") }
     /// String: the strong ETag of the stored feed, written together with it.
     public func photosETag(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):photos:etag") }
-    /// Hash: CDN asset (`{resourceType}:{publicId}`) → its secure URL, for diff sync.
+    /// Hash: CDN asset (`AssetKey.stored`, `{resourceType}:{publicId}`) → its secure URL, for diff sync.
     public func mirroredAssets(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):assets") }
     /// Set of every tenant id, so listing tenants needs no SCAN.
     public var tenantIndex: RedisKey { RedisKey("\(prefix)tenants") }

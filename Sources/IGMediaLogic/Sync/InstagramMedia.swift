@@ -1,8 +1,7 @@
 /// One post as Instagram lists it (ids as strings: they exceed 2^53).
 public struct InstagramMedia: Sendable, Equatable {
     public var id: String
-    /// IMAGE, VIDEO or CAROUSEL_ALBUM.
-    public var mediaType: String
+    public var mediaType: MediaType
     /// Absent for copyright-flagged media.
     public var mediaURL: String?
     /// The poster image of a VIDEO.
@@ -15,7 +14,7 @@ public struct InstagramMedia: Sendable, Equatable {
     public var children: [InstagramMediaChild]
 
     public init(
-        id: String, mediaType: String, mediaURL: String? = nil, thumbnailURL: String? = nil, permalink: String? = nil,
+        id: String, mediaType: MediaType, mediaURL: String? = nil, thumbnailURL: String? = nil, permalink: String? = nil,
         caption: String? = nil, timestamp: String? = nil, children: [InstagramMediaChild] = []
     ) {
         self.id = id
@@ -32,11 +31,11 @@ public struct InstagramMedia: Sendable, Equatable {
 /// An item of a CAROUSEL_ALBUM.
 public struct InstagramMediaChild: Sendable, Equatable {
     public var id: String
-    public var mediaType: String
+    public var mediaType: MediaType
     public var mediaURL: String?
     public var thumbnailURL: String?
 
-    public init(id: String, mediaType: String, mediaURL: String? = nil, thumbnailURL: String? = nil) {
+    public init(id: String, mediaType: MediaType, mediaURL: String? = nil, thumbnailURL: String? = nil) {
         self.id = id
         self.mediaType = mediaType
         self.mediaURL = mediaURL

@@ -87,7 +87,7 @@ public struct SyncEngine: Sendable {
             throw .fetchFailed(error)
         }
 
-        var existing: [String: String] = [:]
+        var existing: [AssetKey: String] = [:]
         if mirror != nil {
             do {
                 existing = try repository.mirroredAssets(tenantID)
@@ -97,15 +97,14 @@ public struct SyncEngine: Sendable {
         }
         let plan = MirrorPlan(tenantID: tenantID, media: media, existing: existing)
         var mirrored = plan.kept
-        var added: [String: String] = [:]
+        var added: [AssetKey: String] = [:]
         var failed = 0
-        var removed: [String] = []
+        var removed: [AssetKey] = []
         if let mirror {
-            let results = plan.uploads.isEmpty ? [] : mirror.upload(plan.uploads)
-            for (upload, result) in zip(plan.uploads, results) {
+            let results = plan.uploads.isEmpty ? [] : mirror.upload(plan.uploads.map(\.upload))
+            for ((key, _), result) in zip(plan.uploads, results) {
                 switch result {
                 case .success(let asset):
-                    let key = MirrorPlan.key(resourceType: upload.resourceType, publicID: upload.publicID)
                     mirrored[key] = asset.secureURL
                     added[key] = asset.secureURL
                 case .failure(let error):
@@ -114,10 +113,7 @@ public struct SyncEngine: Sendable {
                 }
             }
             if !plan.removed.isEmpty {
-                let targets = plan.removed.map { key -> (publicID: String, resourceType: String) in
-                    let parts = key.split(separator: ":", maxSplits: 1)
-                    return (String(parts.last ?? ""), String(parts.first ?? "image"))
-                }
+                let targets = plan.removed.map { (publicID: $0.publicID, resourceType: $0.kind.rawValue) }
                 for (key, outcome) in zip(plan.removed, mirror.destroy(targets)) {
                     if case .success = outcome { removed.append(key) }
                 }
@@ -141,10 +137,10 @@ public struct SyncEngine: Sendable {
 
     /// Refreshes the token when it is older than the policy allows; a failed refresh is reported
     /// and the sync goes on with the current token.
-    private func refreshIfDue(_ tenant: inout Tenant, token: String) -> String {
+    private func refreshIfDue(_ tenant: inout Tenant, token: String) -> RefreshOutcome {
         let now = clock.now()
         if let updated = tenant.tokenUpdate.flatMap(ISO8601.parse), now - updated < Double(tokenRefreshAfterHours) * 3600 {
-            return "not_due"
+            return .notDue
         }
         do {
             let refreshed = try instagram.refreshToken(
@@ -152,10 +148,10 @@ public struct SyncEngine: Sendable {
             try repository.updateAccessToken(tenantID: tenant.id, token: refreshed.accessToken, at: ISO8601.format(now))
             tenant.instagramAccessToken = refreshed.accessToken
             tenant.tokenUpdate = ISO8601.format(now)
-            return "success"
+            return .refreshed
         } catch {
             logger.warning("token refresh failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
-            return "failed: \(error)"
+            return .failed("\(error)")
         }
     }
 

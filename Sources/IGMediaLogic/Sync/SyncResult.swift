@@ -5,8 +5,7 @@ public struct SyncResult: Sendable, Equatable {
     public var deleted: Int
     public var kept: Int
     public var failed: Int
-    /// `success`, `not_due`, `no_token`, or `failed: <reason>`.
-    public var refreshTokenResult: String
+    public var refreshTokenResult: RefreshOutcome
     public var durationMilliseconds: Int
 
     public var json: JSONValue {

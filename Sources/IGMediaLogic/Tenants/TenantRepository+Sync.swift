@@ -1,16 +1,21 @@
 /// The writes and reads of a sync.
 extension TenantRepository {
-    /// `{resourceType}:{publicId}` → secure URL of every asset mirrored for the tenant.
-    public func mirroredAssets(_ tenantID: String) throws(StoreError) -> [String: String] {
+    /// Every asset mirrored for the tenant → its secure URL. A field this service never wrote
+    /// (not an `AssetKey`) is left alone.
+    public func mirroredAssets(_ tenantID: String) throws(StoreError) -> [AssetKey: String] {
         let reply = try store.run(RedisCommand("HGETALL", RedisArgument(keys.mirroredAssets(tenantID))))
-        return reply.hashValue ?? [:]
+        var assets: [AssetKey: String] = [:]
+        for (field, url) in reply.hashValue ?? [:] {
+            if let key = AssetKey(stored: field) { assets[key] = url }
+        }
+        return assets
     }
 
     /// Everything a finished sync changes, in one MULTI/EXEC: the feed (one SET with the TTL, so
     /// readers never see a partial list), its ETag, the asset map and `last_sync`.
     public func commitSync(
-        tenantID: String, feedJSON: [UInt8], etag: String, ttlSeconds: Int, addedAssets: [String: String],
-        removedAssets: [String], syncedAt: String
+        tenantID: String, feedJSON: [UInt8], etag: String, ttlSeconds: Int, addedAssets: [AssetKey: String],
+        removedAssets: [AssetKey], syncedAt: String
     ) throws(StoreError) {
         var commands = [
             RedisCommand("SET", RedisArgument(keys.photos(tenantID)), RedisArgument(feedJSON), "EX", RedisArgument(ttlSeconds)),
@@ -21,12 +26,12 @@ extension TenantRepository {
         if !addedAssets.isEmpty {
             var arguments = [RedisArgument(keys.mirroredAssets(tenantID))]
             for (key, url) in addedAssets.sorted(by: { $0.key < $1.key }) {
-                arguments += [RedisArgument(key), RedisArgument(url)]
+                arguments += [RedisArgument(key.stored), RedisArgument(url)]
             }
             commands.append(RedisCommand("HSET", arguments))
         }
         if !removedAssets.isEmpty {
-            commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + removedAssets.map { RedisArgument($0) }))
+            commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + removedAssets.map { RedisArgument($0.stored) }))
         }
         try checked(store.transaction(commands))
     }

@@ -123,14 +123,14 @@ struct InstagramGraphClientTests {
         #expect(
             media == [
                 InstagramMedia(
-                    id: "1", mediaType: "CAROUSEL_ALBUM", mediaURL: "https://cdn.test/a.jpg", permalink: "https://www.instagram.com/p/x/",
+                    id: "1", mediaType: .carouselAlbum, mediaURL: "https://cdn.test/a.jpg", permalink: "https://www.instagram.com/p/x/",
                     caption: "Été ☀️", timestamp: "2024-05-01T10:00:00+0000",
                     children: [
-                        InstagramMediaChild(id: "11", mediaType: "IMAGE", mediaURL: "https://cdn.test/11.jpg"),
+                        InstagramMediaChild(id: "11", mediaType: .image, mediaURL: "https://cdn.test/11.jpg"),
                         InstagramMediaChild(
-                            id: "12", mediaType: "VIDEO", mediaURL: "https://cdn.test/12.mp4", thumbnailURL: "https://cdn.test/12.jpg"),
+                            id: "12", mediaType: .video, mediaURL: "https://cdn.test/12.mp4", thumbnailURL: "https://cdn.test/12.jpg"),
                     ]),
-                InstagramMedia(id: "2", mediaType: "VIDEO", thumbnailURL: "https://cdn.test/2.jpg", timestamp: "2024-04-30T10:00:00+0000"),
+                InstagramMedia(id: "2", mediaType: .video, thumbnailURL: "https://cdn.test/2.jpg", timestamp: "2024-04-30T10:00:00+0000"),
             ])
     }
 

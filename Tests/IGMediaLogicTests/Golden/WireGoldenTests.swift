@@ -16,39 +16,39 @@ struct WireGoldenTests {
 
     static let media: [InstagramMedia] = [
         InstagramMedia(
-            id: "17900000000000001", mediaType: "IMAGE", mediaURL: "https://scontent.cdninstagram.test/1.jpg",
+            id: "17900000000000001", mediaType: .image, mediaURL: "https://scontent.cdninstagram.test/1.jpg",
             permalink: "https://www.instagram.com/p/A1/", caption: "café ☕ — \"quoted\" \\ back\nline \u{2028} 🚀",
             timestamp: "2026-11-01T10:00:00+0000"),
         InstagramMedia(
-            id: "17900000000000002", mediaType: "IMAGE", mediaURL: "https://scontent.cdninstagram.test/2.jpg"),
+            id: "17900000000000002", mediaType: .image, mediaURL: "https://scontent.cdninstagram.test/2.jpg"),
         InstagramMedia(
-            id: "17900000000000003", mediaType: "VIDEO", mediaURL: "https://scontent.cdninstagram.test/3.mp4",
+            id: "17900000000000003", mediaType: .video, mediaURL: "https://scontent.cdninstagram.test/3.mp4",
             thumbnailURL: "https://scontent.cdninstagram.test/3.jpg", permalink: "https://www.instagram.com/reel/A3/",
             caption: "a reel", timestamp: "2026-11-02T10:00:00+0000"),
-        InstagramMedia(id: "17900000000000004", mediaType: "VIDEO", mediaURL: "https://scontent.cdninstagram.test/4.mp4"),
+        InstagramMedia(id: "17900000000000004", mediaType: .video, mediaURL: "https://scontent.cdninstagram.test/4.mp4"),
         InstagramMedia(
-            id: "17900000000000005", mediaType: "CAROUSEL_ALBUM", mediaURL: "https://scontent.cdninstagram.test/5.jpg",
+            id: "17900000000000005", mediaType: .carouselAlbum, mediaURL: "https://scontent.cdninstagram.test/5.jpg",
             permalink: "https://www.instagram.com/p/A5/", caption: "album, image first",
             children: [
-                InstagramMediaChild(id: "17900000000000051", mediaType: "IMAGE", mediaURL: "https://scontent.cdninstagram.test/51.jpg"),
+                InstagramMediaChild(id: "17900000000000051", mediaType: .image, mediaURL: "https://scontent.cdninstagram.test/51.jpg"),
                 InstagramMediaChild(
-                    id: "17900000000000052", mediaType: "VIDEO", mediaURL: "https://scontent.cdninstagram.test/52.mp4",
+                    id: "17900000000000052", mediaType: .video, mediaURL: "https://scontent.cdninstagram.test/52.mp4",
                     thumbnailURL: "https://scontent.cdninstagram.test/52.jpg"),
-                InstagramMediaChild(id: "17900000000000053", mediaType: "IMAGE"),
+                InstagramMediaChild(id: "17900000000000053", mediaType: .image),
             ]),
         InstagramMedia(
-            id: "17900000000000006", mediaType: "CAROUSEL_ALBUM", mediaURL: "https://scontent.cdninstagram.test/61.mp4",
+            id: "17900000000000006", mediaType: .carouselAlbum, mediaURL: "https://scontent.cdninstagram.test/61.mp4",
             children: [
                 InstagramMediaChild(
-                    id: "17900000000000061", mediaType: "VIDEO", mediaURL: "https://scontent.cdninstagram.test/61.mp4",
+                    id: "17900000000000061", mediaType: .video, mediaURL: "https://scontent.cdninstagram.test/61.mp4",
                     thumbnailURL: "https://scontent.cdninstagram.test/61.jpg"),
-                InstagramMediaChild(id: "17900000000000062", mediaType: "IMAGE", mediaURL: "https://scontent.cdninstagram.test/62.jpg"),
+                InstagramMediaChild(id: "17900000000000062", mediaType: .image, mediaURL: "https://scontent.cdninstagram.test/62.jpg"),
             ]),
-        InstagramMedia(id: "17900000000000007", mediaType: "CAROUSEL_ALBUM", mediaURL: "https://scontent.cdninstagram.test/7.jpg"),
+        InstagramMedia(id: "17900000000000007", mediaType: .carouselAlbum, mediaURL: "https://scontent.cdninstagram.test/7.jpg"),
         // Copyright-withheld: no media_url at all, left out of the feed.
-        InstagramMedia(id: "17900000000000008", mediaType: "IMAGE", permalink: "https://www.instagram.com/p/A8/"),
+        InstagramMedia(id: "17900000000000008", mediaType: .image, permalink: "https://www.instagram.com/p/A8/"),
         // A type this service does not know yet keeps its name and is served as an image.
-        InstagramMedia(id: "17900000000000009", mediaType: "STORY_FRAME", mediaURL: "https://scontent.cdninstagram.test/9.jpg"),
+        InstagramMedia(id: "17900000000000009", mediaType: .other("STORY_FRAME"), mediaURL: "https://scontent.cdninstagram.test/9.jpg"),
     ]
 
     /// A fixture whose tenant has fixed ids, so CDN URLs in the feed are stable.

@@ -98,17 +98,17 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
             let id = String(idBase + index)
             let cdn = "http://cdn.invalid/\(id).jpg?oe=FFFFFFFF"
             if index % 5 == 4 {
-                return InstagramMedia(id: id, mediaType: "VIDEO", mediaURL: "http://cdn.invalid/\(id).mp4", thumbnailURL: cdn,
+                return InstagramMedia(id: id, mediaType: .video, mediaURL: "http://cdn.invalid/\(id).mp4", thumbnailURL: cdn,
                                       permalink: "https://www.instagram.com/reel/\(id)/", caption: "video \(index)", timestamp: "2026-11-01T10:00:00+0000")
             }
             if index % 7 == 6 {
-                return InstagramMedia(id: id, mediaType: "CAROUSEL_ALBUM", mediaURL: cdn, permalink: "https://www.instagram.com/p/\(id)/",
+                return InstagramMedia(id: id, mediaType: .carouselAlbum, mediaURL: cdn, permalink: "https://www.instagram.com/p/\(id)/",
                                       caption: nil, timestamp: "2026-11-01T10:00:00+0000",
-                                      children: [InstagramMediaChild(id: id + "1", mediaType: "IMAGE", mediaURL: "http://cdn.invalid/\(id)1.jpg"),
-                                                 InstagramMediaChild(id: id + "2", mediaType: "VIDEO", mediaURL: "http://cdn.invalid/\(id)2.mp4",
+                                      children: [InstagramMediaChild(id: id + "1", mediaType: .image, mediaURL: "http://cdn.invalid/\(id)1.jpg"),
+                                                 InstagramMediaChild(id: id + "2", mediaType: .video, mediaURL: "http://cdn.invalid/\(id)2.mp4",
                                                                      thumbnailURL: "http://cdn.invalid/\(id)2.jpg")])
             }
-            return InstagramMedia(id: id, mediaType: "IMAGE", mediaURL: cdn, permalink: "https://www.instagram.com/p/\(id)/",
+            return InstagramMedia(id: id, mediaType: .image, mediaURL: cdn, permalink: "https://www.instagram.com/p/\(id)/",
                                   caption: index % 3 == 0 ? nil : "caption \(index)", timestamp: "2026-11-01T10:00:00+0000")
         }
     }

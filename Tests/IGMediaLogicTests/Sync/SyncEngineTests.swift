@@ -53,7 +53,7 @@ struct SyncEngineTests {
         #expect(result.uploaded == fixture.mirror.uploads.count)
         // 50 media: 10 videos (video + poster), carousels add two children (one a video with poster).
         #expect(result.uploaded > 50)
-        #expect(result.refreshTokenResult == "not_due")
+        #expect(result.refreshTokenResult == .notDue)
         let feed = try fixture.feed(id)
         let items = try #require(feed.arrayValue)
         #expect(items.count == 50)
@@ -95,7 +95,7 @@ struct SyncEngineTests {
         #expect(result.deleted == 2)
         #expect(Set(fixture.mirror.destroyed) == ["video:instagram-media/\(id)/\(gone.id)", "image:instagram-media/\(id)/\(gone.id)"])
         #expect(try fixture.feed(id).arrayValue?.count == 9)
-        #expect(try fixture.repository.mirroredAssets(id).keys.contains { $0.hasSuffix(gone.id) } == false)
+        #expect(try fixture.repository.mirroredAssets(id).keys.contains { $0.publicID.hasSuffix(gone.id) } == false)
     }
 
     @Test("an Instagram failure leaves the stored feed exactly as it was and records the error",
@@ -145,7 +145,7 @@ struct SyncEngineTests {
         let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 1))
         let id = try fixture.register(tokenUpdate: "2020-01-01T00:00:00.000Z")
         let result = try fixture.engine.sync(tenantID: id)
-        #expect(result.refreshTokenResult == "success")
+        #expect(result.refreshTokenResult == .refreshed)
         #expect(fixture.instagram.tokensSeen == ["IGAA-token-refreshed"])
         #expect(try fixture.repository.load(id)?.instagramAccessToken == "IGAA-token-refreshed")
         let stored = try fixture.store.run(RedisCommand("HGET", RedisArgument("t:tenant:\(id)"), "instagramAccessToken")).stringValue
@@ -158,7 +158,7 @@ struct SyncEngineTests {
         let id = try fixture.register(tokenUpdate: nil)
         fixture.instagram.refreshFailure = UpstreamError(service: "instagram", kind: .rejected, status: 400, message: "too young")
         let result = try fixture.engine.sync(tenantID: id)
-        #expect(result.refreshTokenResult.hasPrefix("failed"))
+        #expect(result.refreshTokenResult == .failed("\(UpstreamError(service: "instagram", kind: .rejected, status: 400, message: "too young"))"))
         #expect(result.photosCount == 2)
     }
 
