@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// What every outbound client shares: URL building, form/JSON bodies, sending through the
-/// transport, mapping transport failures, JSON decoding, and retry with backoff.
+/// transport, mapping transport failures (`TransportErrorClassifier`) and JSON decoding. Retries
+/// are the callers' `RetryPolicy`.
 /// Service façades (Instagram, Cloudinary, QStash) only add their paths and error rules.
 public struct APIClientCore: Sendable {
     public let service: String
@@ -51,10 +52,7 @@ public struct APIClientCore: Sendable {
     }
 
     public func transportError(_ error: TransportError) -> UpstreamError {
-        switch error {
-        case .timeout: return UpstreamError(service: service, kind: .timeout, message: "no answer within \(timeoutMilliseconds) ms")
-        default: return UpstreamError(service: service, kind: .transport, message: error.description)
-        }
+        TransportErrorClassifier.error(error, service: service, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     /// The body as JSON, or a `.malformed` error naming the status.
@@ -63,25 +61,6 @@ public struct APIClientCore: Sendable {
             return try JSONParser.parse(response.body, maxDepth: 64)
         } catch {
             throw UpstreamError(service: service, kind: .malformed, status: response.status, message: "answer is not JSON")
-        }
-    }
-
-    /// Runs `body` until it succeeds, fails permanently, or `attempts` run out; waits
-    /// `baseDelayMilliseconds × 2^n` with jitter between tries (capped at 5 s).
-    public func retrying<T>(
-        attempts: Int = 3, baseDelayMilliseconds: Int = 200, _ body: () throws(UpstreamError) -> T
-    ) throws(UpstreamError) -> T {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try body()
-            } catch {
-                guard error.isTransient, attempt < attempts else { throw error }
-                let exponential = min(5000, baseDelayMilliseconds << (attempt - 1))
-                let jitter = Int.random(in: 0...max(1, exponential / 2))
-                Sleep.milliseconds(exponential / 2 + jitter)
-            }
         }
     }
 

@@ -32,18 +32,8 @@ extension CloudinaryClient {
             message: "\(resourceType) deletion by tag still partial after \(Self.maxDeleteRounds) calls")
     }
 
-    /// One retry for 5xx, timeouts and transport failures. Not for 420/429: the Admin API's limit is
-    /// hourly, so an immediate retry only spends more of it.
+    /// One Admin API call, retried by `adminPolicy`.
     func sendAdmin(_ request: HTTPClientRequest) throws(UpstreamError) -> JSONValue {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try checked(try core.send(request))
-            } catch {
-                guard error.isTransient, error.kind != .rateLimited, attempt < 2 else { throw error }
-                Sleep.milliseconds(retryDelayMilliseconds)
-            }
-        }
+        try adminPolicy.run { () throws(UpstreamError) -> JSONValue in try checked(try core.send(request)) }
     }
 }

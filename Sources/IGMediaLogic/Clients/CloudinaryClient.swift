@@ -5,15 +5,28 @@
 /// `config.concurrency` at a time); transient per-item failures get one more `sendAll` round. That is
 /// safe because an upload writes a fixed `public_id` with `overwrite=true` and destroy is idempotent.
 public struct CloudinaryClient: MediaMirror {
-    public static let service = "cloudinary"
+    public static let service = CloudinaryErrorClassifier.service
     /// The resource types the Upload API takes in its path.
     static let resourceTypes: Set<String> = ["image", "video", "raw", "auto"]
 
     let config: AppConfig.Cloudinary
     let core: APIClientCore
     let clock: any Clock
-    /// Pause before the retry round of transient failures (5xx, 423, timeouts); tests set 0.
+    /// Base pause before the retry round of transient failures (5xx, 423, timeouts, rate
+    /// limits); tests set 0.
     public var retryDelayMilliseconds = 300
+
+    /// Uploads and destroys: one more round for what failed transiently (a 420/429 too: the
+    /// Upload API is not rate-limited per hour, a busy moment passes).
+    var batchPolicy: RetryPolicy {
+        RetryPolicy(attempts: 2, baseDelayMilliseconds: retryDelayMilliseconds, retriesRateLimits: true)
+    }
+
+    /// The Admin API: one retry for 5xx, timeouts and transport failures, never for 420/429: its
+    /// limit is hourly, so an immediate retry only spends more of it.
+    var adminPolicy: RetryPolicy {
+        RetryPolicy(attempts: 2, baseDelayMilliseconds: retryDelayMilliseconds, retriesRateLimits: false)
+    }
 
     public init(
         config: AppConfig.Cloudinary, transport: any HTTPTransport, clock: any Clock = SystemClock(),
@@ -59,8 +72,8 @@ public struct CloudinaryClient: MediaMirror {
         }
     }
 
-    /// Builds one request per item, sends them all through `sendAll`, then sends the transient
-    /// failures once more with a fresh timestamp and signature.
+    /// Builds one request per item, sends them all through `sendAll`, then sends what
+    /// `batchPolicy` retries again, with a fresh timestamp and signature, until it says stop.
     func sendWithOneRetry<Item, Value>(
         _ items: [Item],
         build: (Item) throws(UpstreamError) -> HTTPClientRequest,
@@ -69,14 +82,18 @@ public struct CloudinaryClient: MediaMirror {
         let notSent = UpstreamError(service: Self.service, kind: .transport, message: "not sent")
         var results = [Result<Value, UpstreamError>](repeating: .failure(notSent), count: items.count)
         var pending = Array(items.indices)
-        for round in 0..<2 {
-            if round > 0 {
+        let policy = batchPolicy
+        for round in 1...policy.attempts {
+            if round > 1 {
+                var wait = 0
                 pending = pending.filter { index in
-                    if case .failure(let error) = results[index] { return error.isTransient }
-                    return false
+                    guard case .failure(let error) = results[index], let delay = policy.delay(after: error, attempt: round - 1)
+                    else { return false }
+                    wait = max(wait, delay)
+                    return true
                 }
                 if pending.isEmpty { break }
-                Sleep.milliseconds(retryDelayMilliseconds)
+                policy.sleep(wait)
             }
             var requests: [HTTPClientRequest] = []
             var sent: [Int] = []

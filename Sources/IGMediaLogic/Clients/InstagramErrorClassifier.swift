@@ -39,13 +39,17 @@ enum InstagramErrorClassifier {
     static func check(_ response: HTTPClientResponse, secrets: [String]) -> Result<JSONValue, UpstreamError> {
         let status = response.status
         let json = try? JSONParser.parse(response.body, maxDepth: 64)
-        if let json, let error = error(in: json, status: status, secrets: secrets) {
+        if let json, var error = error(in: json, status: status, secrets: secrets) {
+            if error.kind == .rateLimited { error.retryAfterSeconds = regainAccessSeconds(response.headers) }
             return .failure(error)
         }
         guard (200..<300).contains(status) else {
             let what = json == nil ? "a non-JSON body" : "an unrecognised JSON body"
+            let decided = kind(status: status)
             return .failure(
-                UpstreamError(service: service, kind: kind(status: status), status: status, message: "HTTP \(status) with \(what)"))
+                UpstreamError(
+                    service: service, kind: decided, status: status, message: "HTTP \(status) with \(what)",
+                    retryAfterSeconds: decided == .rateLimited ? regainAccessSeconds(response.headers) : nil))
         }
         guard let json else {
             return .failure(UpstreamError(service: service, kind: .malformed, status: status, message: "answer is not JSON"))
@@ -77,6 +81,24 @@ enum InstagramErrorClassifier {
         var message = redact(text, secrets: secrets)
         if !details.isEmpty { message += " (" + details.map { redact($0, secrets: secrets) }.joined(separator: ", ") + ")" }
         return UpstreamError(service: service, kind: decided, status: status, message: message, code: code)
+    }
+
+    /// How long Meta says the throttled business use case stays blocked:
+    /// `X-Business-Use-Case-Usage` is `{"<id>":[{…,"estimated_time_to_regain_access":<minutes>}]}`
+    /// (0 = not blocked). The longest of them, in seconds; nil when no header says so.
+    static func regainAccessSeconds(_ headers: HTTPHeaders) -> Int? {
+        guard let text = headers["X-Business-Use-Case-Usage"], text.utf8.count <= 8192,
+            let usage = try? JSONParser.parse(Array(text.utf8), maxDepth: 8), case .object(let objects) = usage
+        else { return nil }
+        var minutes: Int?
+        for (_, entries) in objects {
+            for entry in entries.arrayValue ?? [] {
+                if let wait = entry["estimated_time_to_regain_access"]?.intValue, wait > 0, wait <= 1440 {
+                    minutes = max(minutes ?? 0, wait)
+                }
+            }
+        }
+        return minutes.map { $0 * 60 }
     }
 
     /// `text` without any of `secrets`, without URL queries, clipped to a loggable length.

@@ -13,7 +13,7 @@ public struct InstagramGraphClient: InstagramAPI {
     public let graphVersion: String
     /// Tries per idempotent call, the first included.
     public let retryAttempts: Int
-    /// First backoff delay; doubled per retry, with jitter (see `APIClientCore.retrying`).
+    /// First backoff delay; doubled per retry, with jitter (see `RetryPolicy`).
     public let retryBaseDelayMilliseconds: Int
     /// api.instagram.com: authorization code exchange.
     let api: APIClientCore
@@ -44,7 +44,7 @@ public struct InstagramGraphClient: InstagramAPI {
         _ core: APIClientCore, _ path: String, query: [(String, String)], secrets: [String]
     ) throws(UpstreamError) -> JSONValue {
         let request = core.request("GET", path, query: query, headers: [("Accept", "application/json")])
-        return try retrying(core) { () throws(UpstreamError) -> JSONValue in
+        return try policy.run { () throws(UpstreamError) -> JSONValue in
             try call(core, request, secrets: secrets)
         }
     }
@@ -63,19 +63,10 @@ public struct InstagramGraphClient: InstagramAPI {
         return try InstagramErrorClassifier.check(response, secrets: secrets).get()
     }
 
-    /// `core.retrying` without retrying rate limits: handed back as a value, a rate-limit error
-    /// leaves the retry loop at once and is thrown afterwards.
-    func retrying<T>(_ core: APIClientCore, _ body: () throws(UpstreamError) -> T) throws(UpstreamError) -> T {
-        let outcome = try core.retrying(attempts: retryAttempts, baseDelayMilliseconds: retryBaseDelayMilliseconds) {
-            () throws(UpstreamError) -> Result<T, UpstreamError> in
-            do throws(UpstreamError) {
-                return .success(try body())
-            } catch {
-                if error.kind == .rateLimited { return .failure(error) }
-                throw error
-            }
-        }
-        return try outcome.get()
+    /// Transient failures are retried with backoff; rate limits are not (Meta's windows are an
+    /// hour long: the caller gets the error at once).
+    var policy: RetryPolicy {
+        RetryPolicy(attempts: retryAttempts, baseDelayMilliseconds: retryBaseDelayMilliseconds, retriesRateLimits: false)
     }
 
     static func rejected(_ message: String) -> UpstreamError {

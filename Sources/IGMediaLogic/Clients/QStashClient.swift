@@ -2,10 +2,16 @@
 public struct QStashClient: Sendable {
     let core: APIClientCore
     let token: String
+    let clock: any Clock
 
-    public init(baseURL: String, token: String, transport: any HTTPTransport, timeoutMilliseconds: Int = 10_000) {
-        core = APIClientCore(service: "qstash", baseURL: baseURL, transport: transport, timeoutMilliseconds: timeoutMilliseconds)
+    public init(
+        baseURL: String, token: String, transport: any HTTPTransport, timeoutMilliseconds: Int = 10_000,
+        clock: any Clock = SystemClock()
+    ) {
+        core = APIClientCore(
+            service: QStashErrorClassifier.service, baseURL: baseURL, transport: transport, timeoutMilliseconds: timeoutMilliseconds)
         self.token = token
+        self.clock = clock
     }
 
     public struct Message: Sendable {
@@ -39,7 +45,9 @@ public struct QStashClient: Sendable {
         return core.request("POST", "/v2/publish/" + message.destination, headers: headers, body: message.body)
     }
 
-    /// Publishes every message in parallel (bounded); one failure never stops the others.
+    /// Publishes every message in parallel (bounded); one failure never stops the others. Not
+    /// retried here (like QStash's own SDKs for HTTP answers): a message that fails is reported
+    /// for its tenant, and the next scheduled `/sync` publishes it again.
     public func publishAll(_ messages: [Message], concurrency: Int = 8) -> [Result<Published, UpstreamError>] {
         core.sendAll(messages.map(request), concurrency: concurrency).map { result in
             result.flatMap { response in Result { () throws(UpstreamError) in try parse(response) } }
@@ -47,23 +55,10 @@ public struct QStashClient: Sendable {
     }
 
     func parse(_ response: HTTPClientResponse) throws(UpstreamError) -> Published {
-        guard response.status == 200 || response.status == 201 else {
-            let text = (try? JSONParser.parse(response.body))?["error"]?.stringValue ?? "HTTP \(response.status)"
-            // QStash may quote the token back ("token … is not valid").
-            let message = UpstreamMessage.redact(text, secrets: [token], maxLength: 200)
-            let kind: UpstreamError.Kind
-            switch response.status {
-            case 429: kind = .rateLimited
-            case 401, 403: kind = .auth
-            case 404: kind = .notFound
-            case 500...599: kind = .server
-            default: kind = .rejected
-            }
-            throw UpstreamError(service: "qstash", kind: kind, status: response.status, message: message)
-        }
+        if let error = QStashErrorClassifier.error(response, token: token, now: clock.now()) { throw error }
         let json = try core.json(response)
         guard let id = json["messageId"]?.stringValue else {
-            throw UpstreamError(service: "qstash", kind: .malformed, status: response.status, message: "no messageId in the answer")
+            throw UpstreamError(service: QStashErrorClassifier.service, kind: .malformed, status: response.status, message: "no messageId in the answer")
         }
         return Published(messageID: id, deduplicated: json["deduplicated"]?.boolValue ?? false)
     }

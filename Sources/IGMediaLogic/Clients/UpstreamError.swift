@@ -24,21 +24,26 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// Service-specific error code (Graph `code`), when there is one.
     public var code: Int?
+    /// The vendor's `Retry-After`, in seconds, when it sent one.
+    public var retryAfterSeconds: Int?
 
-    public init(service: String, kind: Kind, status: Int? = nil, message: String, code: Int? = nil) {
+    public init(
+        service: String, kind: Kind, status: Int? = nil, message: String, code: Int? = nil, retryAfterSeconds: Int? = nil
+    ) {
         self.service = service
         self.kind = kind
         self.status = status
         self.message = message
         self.code = code
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
-    /// Worth retrying with backoff.
-    public var isTransient: Bool {
-        switch kind {
-        case .transport, .timeout, .rateLimited, .server: return true
-        case .auth, .rejected, .notFound, .malformed: return false
-        }
+    /// `Retry-After` as delta-seconds (the HTTP-date form is not used by these vendors): 0...86400.
+    static func retryAfter(_ headers: HTTPHeaders) -> Int? {
+        guard let text = headers["Retry-After"], text.utf8.count <= 6, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let seconds = Int(text), seconds <= 86_400
+        else { return nil }
+        return seconds
     }
 
     public var description: String {
