@@ -41,7 +41,7 @@ public struct CloudinaryClient: MediaMirror {
 
     /// Uploads every asset from its remote URL; one result per upload, in order.
     public func upload(_ uploads: [MirrorUpload]) -> [Result<MirroredAsset, UpstreamError>] {
-        sendWithOneRetry(uploads, build: uploadRequest) { upload, response throws(UpstreamError) in
+        sendBatch(uploads, build: uploadRequest) { upload, response throws(UpstreamError) in
             let answer = try checked(response)
             guard let secureURL = answer["secure_url"]?.stringValue, !secureURL.isEmpty else {
                 throw UpstreamError(
@@ -57,7 +57,7 @@ public struct CloudinaryClient: MediaMirror {
 
     /// Destroys assets by public id; `{"result":"not found"}` counts as success.
     public func destroy(_ assets: [(publicID: String, resourceType: String)]) -> [Result<Void, UpstreamError>] {
-        sendWithOneRetry(assets, build: { asset throws(UpstreamError) in
+        sendBatch(assets, build: { asset throws(UpstreamError) in
             try destroyRequest(publicID: asset.publicID, resourceType: asset.resourceType)
         }) { _, response throws(UpstreamError) in
             let answer = try checked(response)
@@ -74,7 +74,7 @@ public struct CloudinaryClient: MediaMirror {
 
     /// Builds one request per item, sends them all through `sendAll`, then sends what
     /// `batchPolicy` retries again, with a fresh timestamp and signature, until it says stop.
-    func sendWithOneRetry<Item, Value>(
+    func sendBatch<Item, Value>(
         _ items: [Item],
         build: (Item) throws(UpstreamError) -> HTTPClientRequest,
         interpret: (Item, HTTPClientResponse) throws(UpstreamError) -> Value
