@@ -194,6 +194,18 @@ def responder_env(redis_url: str, overrides: Mapping[str, str | None] | None = N
     return env
 
 
+def unix_socket_accepts(path: Path) -> bool:
+    """Whether something accepts connections on the unix socket at `path`."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(str(path))
+            return True
+        except OSError:
+            return False
+
+
 class Responder(Service):
     def __init__(self, binary: Path, workdir: Path, env: Mapping[str, str], *,
                  workers: int | None = None, grace_seconds: int = 10, preexec_fn=None, extra_args=()):
@@ -222,14 +234,7 @@ class Responder(Service):
         return self
 
     def _accepts(self) -> bool:
-        if not self.socket.exists():
-            return False
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            try:
-                conn.connect(str(self.socket))
-                return True
-            except OSError:
-                return False
+        return unix_socket_accepts(self.socket)
 
 
 class Nginx(Service):
