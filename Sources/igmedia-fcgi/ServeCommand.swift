@@ -12,7 +12,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the FastCGI responder.",
         discussion: """
             Listens on the socket inherited on fd 0 (systemd StandardInput=socket, spawn-fcgi) when there \
-            is one, else on --socket or --bind, else on 127.0.0.1:$PORT.
+            is one, else on --socket or --bind, else on 127.0.0.1:$\(EnvironmentKey.port).
 
             Two pools. --workers threads accept connections and answer the requests that only touch \
             the store (GET /photos, /health): about one per core is fastest, more only add context \

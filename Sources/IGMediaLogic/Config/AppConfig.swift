@@ -84,13 +84,13 @@ public struct AppConfig: Sendable {
         let redisURL = env.raw(.redisURL)
         let upstashAny = env.isSet(.upstashRedisRESTURL) || env.isSet(.upstashRedisRESTToken)
         if let redisURL, upstashAny {
-            env.problem("REDIS_URL and UPSTASH_REDIS_REST_* are both set: choose one storage backend")
+            env.problem("\(EnvironmentKey.redisURL) and \(EnvironmentKey.upstashRedisRESTURL)/\(EnvironmentKey.upstashRedisRESTToken) are both set: choose one storage backend")
             storage = .redis(url: redisURL)
         } else if let redisURL {
             if redisURL.hasPrefix("rediss://") {
-                env.problem("REDIS_URL uses rediss:// (TLS), which is not supported: use redis:// on a trusted network or unix:///path.sock")
+                env.problem("\(EnvironmentKey.redisURL) uses rediss:// (TLS), which is not supported: use redis:// on a trusted network or unix:///path.sock")
             } else if !(redisURL.hasPrefix("redis://") || redisURL.hasPrefix("unix://")) {
-                env.problem("REDIS_URL must be redis://[user:password@]host:port[/db] or unix:///path.sock")
+                env.problem("\(EnvironmentKey.redisURL) must be redis://[user:password@]host:port[/db] or unix:///path.sock")
             }
             storage = .redis(url: redisURL)
         } else if upstashAny {
@@ -98,7 +98,7 @@ public struct AppConfig: Sendable {
             let url = env.url(.upstashRedisRESTURL)
             storage = .upstash(url: complete ? (url ?? "") : "", token: env.raw(.upstashRedisRESTToken) ?? "")
         } else {
-            env.problem("storage is not configured: set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN")
+            env.problem("storage is not configured: set \(EnvironmentKey.redisURL), or \(EnvironmentKey.upstashRedisRESTURL) and \(EnvironmentKey.upstashRedisRESTToken)")
             storage = .redis(url: "")
         }
 
@@ -109,12 +109,12 @@ public struct AppConfig: Sendable {
             if let decoded = Base64.decode(keyText), decoded.count == 32 {
                 encryptionKey = decoded
             } else {
-                env.problem("ENCRYPTION_KEY must be base64 of exactly 32 bytes (generate: openssl rand -base64 32)")
+                env.problem("\(EnvironmentKey.encryptionKey) must be base64 of exactly 32 bytes (generate: openssl rand -base64 32)")
             }
         }
         syncInternalSecret = env.required(.syncInternalSecret)
         if !syncInternalSecret.isEmpty && syncInternalSecret.utf8.count < 16 {
-            env.problem("SYNC_INTERNAL_SECRET must be at least 16 characters")
+            env.problem("\(EnvironmentKey.syncInternalSecret) must be at least 16 characters")
         }
         registrationSecret = env.raw(.registrationSecret)
 
@@ -148,7 +148,7 @@ public struct AppConfig: Sendable {
         // Instagram.
         let version = env.raw(.instagramGraphVersion) ?? Self.defaultGraphVersion
         if !Self.isGraphVersion(version) {
-            env.problem("INSTAGRAM_GRAPH_VERSION must look like v23.0")
+            env.problem("\(EnvironmentKey.instagramGraphVersion) must look like v23.0")
         }
         instagram = Instagram(
             apiURL: env.url(.instagramAPIURL, default: "https://api.instagram.com") ?? "https://api.instagram.com",
@@ -169,7 +169,7 @@ public struct AppConfig: Sendable {
             warnings.append("Cloudinary is not configured: feeds serve Instagram's own media URLs")
         }
         if registrationSecret == nil {
-            warnings.append("REGISTRATION_SECRET is not set: POST /register is open to anyone who can reach it")
+            warnings.append("\(EnvironmentKey.registrationSecret) is not set: POST /register is open to anyone who can reach it")
         }
     }
 

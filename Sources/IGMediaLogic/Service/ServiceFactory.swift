@@ -36,7 +36,7 @@ public enum ServiceFactory {
         do {
             secrets = try SecretBox(key: config.encryptionKey)
         } catch {
-            throw StartupError(description: "ENCRYPTION_KEY is unusable: \(error)")
+            throw StartupError(description: "\(EnvironmentKey.encryptionKey) is unusable: \(error)")
         }
         let keys = KeySpace(prefix: config.keyPrefix)
         let repository = TenantRepository(store: store, keys: keys, secrets: secrets)

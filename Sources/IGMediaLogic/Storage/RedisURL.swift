@@ -20,7 +20,7 @@ public struct RedisURL: Sendable, Equatable {
             let rest = text.dropFirst(7)
             let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
             let path = String(parts[0])
-            guard path.hasPrefix("/") else { throw Invalid(description: "REDIS_URL unix socket path must be absolute") }
+            guard path.hasPrefix("/") else { throw Invalid(description: "\(EnvironmentKey.redisURL) unix socket path must be absolute") }
             address = .unix(path: path)
             if parts.count == 2 {
                 for pair in parts[1].split(separator: "&") {
@@ -29,7 +29,7 @@ public struct RedisURL: Sendable, Equatable {
                     let value = (try? PercentDecoding.decode(kv[1], plusIsSpace: false)) ?? String(kv[1])
                     switch kv[0] {
                     case "db":
-                        guard let db = Int(value), db >= 0 else { throw Invalid(description: "REDIS_URL db must be a number") }
+                        guard let db = Int(value), db >= 0 else { throw Invalid(description: "\(EnvironmentKey.redisURL) db must be a number") }
                         database = db
                     case "password": password = value
                     case "user", "username": username = value
@@ -39,7 +39,7 @@ public struct RedisURL: Sendable, Equatable {
             }
             return
         }
-        guard text.hasPrefix("redis://") else { throw Invalid(description: "REDIS_URL must start with redis:// or unix://") }
+        guard text.hasPrefix("redis://") else { throw Invalid(description: "\(EnvironmentKey.redisURL) must start with redis:// or unix://") }
         var rest = Substring(text.dropFirst(8))
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
@@ -58,7 +58,7 @@ public struct RedisURL: Sendable, Equatable {
             hostPort = rest[..<slash]
             let db = rest[rest.index(after: slash)...]
             if !db.isEmpty {
-                guard let n = Int(db), n >= 0 else { throw Invalid(description: "REDIS_URL database must be a number") }
+                guard let n = Int(db), n >= 0 else { throw Invalid(description: "\(EnvironmentKey.redisURL) database must be a number") }
                 database = n
             }
         } else {
@@ -67,21 +67,21 @@ public struct RedisURL: Sendable, Equatable {
         var host = String(hostPort)
         var port = 6379
         if hostPort.hasPrefix("[") {
-            guard let close = hostPort.firstIndex(of: "]") else { throw Invalid(description: "REDIS_URL has a malformed IPv6 host") }
+            guard let close = hostPort.firstIndex(of: "]") else { throw Invalid(description: "\(EnvironmentKey.redisURL) has a malformed IPv6 host") }
             host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
             let after = hostPort[hostPort.index(after: close)...]
             if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw Invalid(description: "REDIS_URL port is invalid") }
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { throw Invalid(description: "\(EnvironmentKey.redisURL) port is invalid") }
                 port = p
             }
         } else if let colon = hostPort.lastIndex(of: ":") {
             host = String(hostPort[..<colon])
             guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else {
-                throw Invalid(description: "REDIS_URL port is invalid")
+                throw Invalid(description: "\(EnvironmentKey.redisURL) port is invalid")
             }
             port = p
         }
-        guard !host.isEmpty else { throw Invalid(description: "REDIS_URL has no host") }
+        guard !host.isEmpty else { throw Invalid(description: "\(EnvironmentKey.redisURL) has no host") }
         address = .tcp(host: host, port: port)
     }
 }
