@@ -1,5 +1,6 @@
-/// How often and how long to retry an upstream call: exponential backoff with jitter, up to a cap,
-/// honouring a vendor's `Retry-After`. Every client retries through one of these.
+/// How often and how long to retry an upstream call: exponential backoff with full jitter, up to a
+/// cap, honouring a vendor's `Retry-After`, never waiting past a deadline. Every client retries
+/// through one of these.
 public struct RetryPolicy: Sendable {
     /// Tries in all, the first included; 1 never retries.
     public var attempts: Int
@@ -8,7 +9,9 @@ public struct RetryPolicy: Sendable {
     /// Whether a rate limit is retried at all. A `Retry-After` longer than `maxDelayMilliseconds`
     /// is never waited for: the caller gets the rate-limit error at once.
     public var retriesRateLimits: Bool
-    /// A uniform random integer in the range (injected so tests see fixed delays).
+    /// No wait may reach it: a try that starts with no time left could only fail again.
+    var deadline: Deadline?
+    /// A uniform random integer in the range (injected so tests see fixed or seeded delays).
     var random: @Sendable (ClosedRange<Int>) -> Int
     var sleep: @Sendable (Int) -> Void
 
@@ -28,32 +31,41 @@ public struct RetryPolicy: Sendable {
     /// Never retries.
     public static let once = RetryPolicy(attempts: 1, baseDelayMilliseconds: 0, retriesRateLimits: false)
 
+    /// The same policy, stopping rather than waiting up to or past `deadline`.
+    func until(_ deadline: Deadline) -> RetryPolicy {
+        var bounded = self
+        bounded.deadline = deadline
+        return bounded
+    }
+
     /// How long to wait before try `attempt + 1` after `error` ended try `attempt`; nil to stop.
-    ///
-    /// Backoff is `base × 2^(attempt-1)`, capped, half of it fixed and half random ("equal
-    /// jitter"), so retries of many callers spread out but never come at once.
     public func delay(after error: UpstreamError, attempt: Int) -> Int? {
-        guard attempt < attempts else { return nil }
-        switch error.failure {
+        guard attempt < attempts, let wait = wait(for: error.failure, attempt: attempt) else { return nil }
+        if let deadline, wait >= deadline.remainingMilliseconds() { return nil }
+        return wait
+    }
+
+    private func wait(for failure: UpstreamFailure, attempt: Int) -> Int? {
+        switch failure {
         case .credentialsInvalid, .giveUp:
             return nil
         case .rateLimited(let seconds):
             guard retriesRateLimits else { return nil }
-            if let seconds {
-                let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
-                guard !milliseconds.overflow, milliseconds.partialValue <= maxDelayMilliseconds else { return nil }
-                return max(0, milliseconds.partialValue)
-            }
-            return backoff(attempt)
+            guard let seconds else { return backoff(attempt) }
+            let milliseconds = seconds.multipliedReportingOverflow(by: 1000)
+            guard !milliseconds.overflow, milliseconds.partialValue <= maxDelayMilliseconds else { return nil }
+            return max(0, milliseconds.partialValue)
         case .retry:
             return backoff(attempt)
         }
     }
 
+    /// Anywhere from 0 to `base × 2^(attempt-1)`, capped ("full jitter"): callers that failed
+    /// together spread their retries over the whole window instead of arriving together again.
     func backoff(_ attempt: Int) -> Int {
         let shift = min(max(attempt - 1, 0), 20)
         let exponential = min(maxDelayMilliseconds, baseDelayMilliseconds << shift)
-        return exponential / 2 + random(0...max(0, exponential - exponential / 2))
+        return random(0...exponential)
     }
 
     /// Runs `body` until it succeeds or `delay(after:attempt:)` says stop; throws the last error.
