@@ -72,47 +72,34 @@ public struct CloudinaryClient: MediaMirror {
         }
     }
 
-    /// Builds one request per item, sends them all through `sendAll`, then sends what
-    /// `batchPolicy` retries again, with a fresh timestamp and signature, until it says stop.
+    /// Builds one request per item and sends them all through one `sendAll`; `batchPolicy` decides
+    /// which failures go out again, with a fresh timestamp and signature.
     func sendBatch<Item, Value>(
         _ items: [Item],
         build: (Item) throws(UpstreamError) -> HTTPClientRequest,
         interpret: (Item, HTTPClientResponse) throws(UpstreamError) -> Value
     ) -> [Result<Value, UpstreamError>] {
         let notSent = UpstreamError(service: Self.service, kind: .transport, message: "not sent")
-        var results = [Result<Value, UpstreamError>](repeating: .failure(notSent), count: items.count)
-        var pending = Array(items.indices)
-        let policy = batchPolicy
-        for round in 1...policy.attempts {
-            if round > 1 {
-                var wait = 0
-                pending = pending.filter { index in
-                    guard case .failure(let error) = results[index], let delay = policy.delay(after: error, attempt: round - 1)
-                    else { return false }
-                    wait = max(wait, delay)
-                    return true
-                }
-                if pending.isEmpty { break }
-                policy.sleep(wait)
-            }
+        return batchPolicy.runRounds(items.count, notSent: notSent) { indices in
+            var results = [Result<Value, UpstreamError>](repeating: .failure(notSent), count: indices.count)
             var requests: [HTTPClientRequest] = []
             var sent: [Int] = []
-            for index in pending {
-                do {
+            for (position, index) in indices.enumerated() {
+                do throws(UpstreamError) {
                     requests.append(try build(items[index]))
-                    sent.append(index)
+                    sent.append(position)
                 } catch {
-                    results[index] = .failure(error)
+                    results[position] = .failure(error)
                 }
             }
-            guard !requests.isEmpty else { continue }
+            guard !requests.isEmpty else { return results }
             let responses = core.sendAll(requests, concurrency: max(1, config.concurrency))
-            for (index, response) in zip(sent, responses) {
-                results[index] = response.flatMap { response in
-                    Result { () throws(UpstreamError) -> Value in try interpret(items[index], response) }
+            for (position, response) in zip(sent, responses) {
+                results[position] = response.flatMap { response in
+                    Result { () throws(UpstreamError) -> Value in try interpret(items[indices[position]], response) }
                 }
             }
+            return results
         }
-        return results
     }
 }

@@ -45,14 +45,19 @@ public struct QStashClient: Sendable {
         return core.request("POST", "/v2/publish/" + message.destination, headers: headers, body: message.body)
     }
 
-    /// Publishes every message in parallel (bounded); one failure never stops the others. Not
-    /// retried here (like QStash's own SDKs for HTTP answers): a message that fails is reported
-    /// for its tenant, and the next scheduled `/sync` publishes it again.
+    /// Publishes every message in parallel (bounded); one failure never stops the others.
     public func publishAll(_ messages: [Message], concurrency: Int = 8) -> [Result<Published, UpstreamError>] {
-        core.sendAll(messages.map(request), concurrency: concurrency).map { result in
-            result.flatMap { response in Result { () throws(UpstreamError) in try parse(response) } }
+        let notSent = UpstreamError(service: QStashErrorClassifier.service, kind: .transport, message: "not sent")
+        return Self.publishPolicy.runRounds(messages.count, notSent: notSent) { indices in
+            core.sendAll(indices.map { request(messages[$0]) }, concurrency: concurrency).map { result in
+                result.flatMap { response in Result { () throws(UpstreamError) in try parse(response) } }
+            }
         }
     }
+
+    /// Never retried here (QStash's SDKs retry no HTTP answer either): a message that fails is
+    /// reported for its tenant, and the next scheduled `/sync` publishes it again.
+    static let publishPolicy = RetryPolicy.once
 
     func parse(_ response: HTTPClientResponse) throws(UpstreamError) -> Published {
         if let error = QStashErrorClassifier.error(response, token: token, now: clock.now()) { throw error }

@@ -1,6 +1,6 @@
 /// How often and how long to retry an upstream call: exponential backoff with full jitter, up to a
 /// cap, honouring a vendor's `Retry-After`, never waiting past a deadline. Every client retries
-/// through one of these.
+/// through one of these (`run` for one call, `runRounds` for a batch sent in parallel).
 public struct RetryPolicy: Sendable {
     /// Tries in all, the first included; 1 never retries.
     public var attempts: Int
