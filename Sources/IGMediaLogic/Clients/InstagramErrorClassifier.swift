@@ -1,6 +1,8 @@
 /// Turns Instagram answers into `UpstreamError`s (reference §4.6): the body decides first — the
 /// Graph shape `{"error":{"message","type","code","error_subcode","fbtrace_id"}}` or the
 /// api.instagram.com shape `{"error_type","code","error_message"}` — then the HTTP status.
+/// The order is next-capabilities §2.3's: token and permission codes, then the throttles, then
+/// Meta's `is_transient` hint, then what is left.
 ///
 /// Messages are Instagram's own text, clipped, with every known secret scrubbed and the query of
 /// any URL dropped, so they are safe to log and to store as a tenant's last error.
@@ -13,8 +15,9 @@ enum InstagramErrorClassifier {
     static func kind(graphCode code: Int) -> UpstreamError.Kind? {
         switch code {
         case 190, 102: return .auth
-        // 368 is a temporary policy block: back off like a throttle, never hammer it.
-        case 4, 17, 32, 341, 368, 613, 80002: return .rateLimited
+        // 368 is a temporary policy block: back off like a throttle, never hammer it. 80000-80014
+        // are the Business-Use-Case throttles (80002 Instagram, 80001 Pages, ...).
+        case 4, 17, 32, 341, 368, 613, 80000...80014: return .rateLimited
         case 1, 2: return .server
         case 10, 200...299: return .auth
         case 100: return .rejected
@@ -66,18 +69,24 @@ enum InstagramErrorClassifier {
             if let subcode = graph["error_subcode"]?.intValue { details.append("subcode \(subcode)") }
             if let trace = graph["fbtrace_id"]?.stringValue { details.append("fbtrace_id \(trace)") }
             let text = graph["message"]?.stringValue ?? graph["error_user_msg"]?.stringValue ?? "error without a message"
-            return make(code: code, status: status, text: text, details: details, secrets: secrets)
+            let transient = graph["is_transient"]?.boolValue == true
+            return make(code: code, status: status, transient: transient, text: text, details: details, secrets: secrets)
         }
         if let errorType = json["error_type"]?.stringValue {
             let text = json["error_message"]?.stringValue ?? "error without a message"
-            return make(code: json["code"]?.intValue, status: status, text: text, details: [errorType], secrets: secrets)
+            return make(
+                code: json["code"]?.intValue, status: status, transient: false, text: text, details: [errorType], secrets: secrets)
         }
         return nil
     }
 
-    private static func make(code: Int?, status: Int, text: String, details: [String], secrets: [String]) -> UpstreamError {
+    private static func make(
+        code: Int?, status: Int, transient: Bool, text: String, details: [String], secrets: [String]
+    ) -> UpstreamError {
         // A Graph error inside a 2xx still is an error; the status then says nothing.
-        let decided = code.flatMap { kind(graphCode: $0) } ?? (status >= 400 ? kind(status: status) : .rejected)
+        var decided = code.flatMap { kind(graphCode: $0) } ?? (status >= 400 ? kind(status: status) : .rejected)
+        // Meta's hint never overrules a dead token, a missing permission or a throttle.
+        if transient, decided != .auth, decided != .rateLimited { decided = .server }
         var message = redact(text, secrets: secrets)
         if !details.isEmpty { message += " (" + details.map { redact($0, secrets: secrets) }.joined(separator: ", ") + ")" }
         return UpstreamError(service: service, kind: decided, status: status, message: message, code: code)
