@@ -1,5 +1,6 @@
 /// Cloudinary's answers as `UpstreamError`s (reference §3.7): the status decides the kind, the
-/// message comes from `{"error":{"message":…}}`, made safe to log, with Cloudinary's request id.
+/// message comes from `{"error":{"message":…}}` (else the `X-Cld-Error` header, Cloudinary's
+/// explanation where there is no JSON body), made safe to log, with Cloudinary's request id.
 enum CloudinaryErrorClassifier {
     static let service = "cloudinary"
     /// Longest Cloudinary message kept (its invalid-signature text quotes the whole string to sign).
@@ -22,7 +23,8 @@ enum CloudinaryErrorClassifier {
     static func error(_ response: HTTPClientResponse, secrets: [String]) -> UpstreamError? {
         guard let kind = kind(status: response.status) else { return nil }
         let contentType = response.headers["Content-Type"] ?? "no content type"
-        var message = errorText(response).map { safeMessage($0, redacting: secrets) }
+        var message = (errorText(response) ?? response.headers["X-Cld-Error"].flatMap { $0.isEmpty ? nil : $0 })
+            .map { safeMessage($0, redacting: secrets) }
             ?? "answer is not a JSON error (\(safeMessage(contentType, redacting: secrets)))"
         if let requestID = response.headers["X-Request-Id"], !requestID.isEmpty {
             message += " [x-request-id \(safeMessage(requestID, redacting: secrets))]"

@@ -4,10 +4,10 @@
 enum QStashErrorClassifier {
     static let service = "qstash"
 
-    /// nil for 200 and 201.
+    /// nil for a 2xx (200 published, 201 created, 202 a duplicate accepted: next-capabilities §7.3).
     static func kind(status: Int) -> UpstreamError.Kind? {
         switch status {
-        case 200, 201: return nil
+        case 200..<300: return nil
         case 429: return .rateLimited
         case 401, 403: return .auth
         case 404: return .notFound
@@ -17,7 +17,7 @@ enum QStashErrorClassifier {
         }
     }
 
-    /// The error a non-success answer stands for; nil for 200/201. QStash may quote the token
+    /// The error a non-success answer stands for; nil for a 2xx. QStash may quote the token
     /// back ("token … is not valid"), so it is scrubbed.
     static func error(_ response: HTTPClientResponse, token: String, now: Double) -> UpstreamError? {
         guard let kind = kind(status: response.status) else { return nil }
