@@ -5,14 +5,15 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
         /// DNS, connect, reset: no HTTP answer.
         case transport
         case timeout
-        /// 429, Graph codes 4/17/32/613, Cloudinary 420.
+        /// 429, Graph throttle codes (4/17/32/341/368/613, 80000-80014), Cloudinary 420.
         case rateLimited
-        /// Token or key invalid, expired or revoked (Graph 190, HTTP 401).
+        /// Token or key invalid, expired or revoked (Graph 190/102, HTTP 401), or a permission
+        /// missing (Graph 10, 200-299; Cloudinary and QStash 403).
         case auth
         /// The request was refused as invalid (4xx validation); retrying will not help.
         case rejected
         case notFound
-        /// 5xx, Graph codes 1/2: try again later.
+        /// 5xx, Graph codes 1/2 or `is_transient`, Cloudinary 423: try again later.
         case server
         /// An answer this client cannot read.
         case malformed
