@@ -55,8 +55,9 @@ public struct QStashClient: Sendable {
         }
     }
 
-    /// Never retried here (QStash's SDKs retry no HTTP answer either): a message that fails is
-    /// reported for its tenant, and the next scheduled `/sync` publishes it again.
+    /// Never retried here (QStash's SDKs retry transport failures only, never an HTTP answer): a
+    /// message that fails is reported for its tenant, and the next scheduled `/sync` publishes it
+    /// again.
     static let publishPolicy = RetryPolicy.once
 
     func parse(_ response: HTTPClientResponse) throws(UpstreamError) -> Published {
