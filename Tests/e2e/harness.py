@@ -272,14 +272,16 @@ class Nginx(Service):
             return False
 
     @staticmethod
-    def local(run_dir: Path, fcgi_socket: Path, keep_conn: bool = False, microcache: bool = False) -> "Nginx":
-        """nginx/local.conf.template rendered by scripts/render-nginx-conf."""
+    def local(run_dir: Path, fcgi_socket: Path, keep_conn: bool = False, microcache: bool = False,
+              render_timeout: float | None = None) -> "Nginx":
+        """nginx/local.conf.template rendered by scripts/render-nginx-conf (scripts/bench bounds
+        the render with `render_timeout`; the tests leave it unbounded)."""
         def render(conf: Path, port: int) -> None:
             subprocess.run([
                 str(REPO / "scripts" / "render-nginx-conf"), "--http-port", str(port),
                 "--fcgi-socket", str(fcgi_socket), "--run-dir", str(run_dir), "--output", str(conf),
                 *(["--keep-conn"] if keep_conn else []), *(["--microcache"] if microcache else []),
-            ], check=True, capture_output=True)
+            ], check=True, capture_output=True, timeout=render_timeout)
         return Nginx(run_dir, render)
 
     def access_log(self) -> str:

@@ -1,11 +1,11 @@
-"""The processes only the benchmark starts: the loopback fakes as processes, php-fpm, and the nginx renderers."""
+"""The processes only the benchmark starts: the loopback fakes as processes, php-fpm, and the
+reference nginx config (the local one is the e2e harness's Nginx.local)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -89,16 +89,6 @@ def http_json(method: str, url: str, body=None, headers: dict | None = None, tim
     with urllib.request.urlopen(request, timeout=timeout) as response:
         payload = response.read()
     return json.loads(payload) if payload else None
-
-
-def render_local_nginx(fcgi_socket: Path, microcache: bool):
-    def render(conf: Path, port: int) -> None:
-        argv = [str(REPO / "scripts" / "render-nginx-conf"), "--http-port", str(port),
-                "--fcgi-socket", str(fcgi_socket), "--run-dir", str(conf.parent), "--output", str(conf)]
-        if microcache:
-            argv.append("--microcache")
-        subprocess.run(argv, check=True, capture_output=True, timeout=30)
-    return render
 
 
 def render_reference_nginx(php_socket: Path, static_dir: Path):

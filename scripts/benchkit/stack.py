@@ -10,7 +10,7 @@ from harness import Nginx, RedisServer, Responder, Service
 
 from .common import LOOPBACK, BenchError, log
 from .measure import WrkResult
-from .processes import FakeProcess, PhpFpm, render_local_nginx, render_reference_nginx
+from .processes import FakeProcess, PhpFpm, render_reference_nginx
 from .settings import Settings
 from .tools import php_fpm_binary
 
@@ -93,16 +93,11 @@ class BenchStack:
     def nginx(self, kind: str) -> Nginx:
         directory = self.run_dir / f"nginx-{kind}"
         directory.mkdir(exist_ok=True)
-        if kind == "main":
-            render = render_local_nginx(self.responder_redis.socket, microcache=False)
-        elif kind == "cached":
-            render = render_local_nginx(self.responder_redis.socket, microcache=True)
-        elif kind == "upstash":
-            render = render_local_nginx(self.responder_upstash.socket, microcache=False)
-        elif kind == "store":
-            render = render_local_nginx(self.responder_store.socket, microcache=False)
-        elif kind == "reference":
-            render = render_reference_nginx(self.php.socket, self.run_dir / "static")
-        else:
-            raise BenchError(f"unknown nginx kind {kind}")
-        return Nginx(directory, render, name="nginx")
+        local = {"main": (self.responder_redis, False), "cached": (self.responder_redis, True),
+                 "upstash": (self.responder_upstash, False), "store": (self.responder_store, False)}
+        if kind in local:
+            responder, microcache = local[kind]
+            return Nginx.local(directory, responder.socket, microcache=microcache, render_timeout=30)
+        if kind == "reference":
+            return Nginx(directory, render_reference_nginx(self.php.socket, self.run_dir / "static"), name="nginx")
+        raise BenchError(f"unknown nginx kind {kind}")
