@@ -31,10 +31,12 @@ What one run does, everything private to its run directory (default .run/bench) 
 Every load loop is bounded in time (wrk -d, subprocess timeouts) and in count.
 
 The parts: common (paths, logging), settings (targets and run sizes), tools (wrk, php-fpm: found
-or installed), processes (the fakes, php-fpm, nginx renderers; redis, the responder and nginx
-come from the e2e harness), measure (wrk runs and /proc readings), stack (starting and stopping a
-run's services), run (tenants, rounds, the memory and sync checks), report (the markdown and the
-README table), cli (arguments and the main flow).
+or installed), processes (the fakes, php-fpm, the reference nginx config; redis, the responder
+and nginx with the local config come from the e2e harness), measure (wrk runs and /proc
+readings), stack (starting and stopping a run's services), tenants (registering and filling
+them), targets (the checked request, wrk, the interleaved rounds), run (the memory and sync
+checks, the whole run), report (the markdown and the README table), cli (arguments and the main
+flow).
 """
 
 import sys
