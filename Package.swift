@@ -24,10 +24,12 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // Header-only: typed wrappers for variadic libc calls (prctl).
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         .target(
             name: "IGMediaLogic",
             dependencies: [
-                "CCurl", "COpenSSL", "CZlib",
+                "CCurl", "COpenSSL", "CSystem", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
@@ -49,7 +51,7 @@ let package = Package(
 // IGMEDIA_FUZZ is set: scripts/fuzz sets it and builds them with sanitizers into .build-fuzz, where
 // libFuzzer supplies main. The normal build and `swift test` never compile them.
 if Context.environment["IGMEDIA_FUZZ"] != nil {
-    for harness in ["CGI", "JSON", "QStash", "Codecs"] {
+    for harness in ["CGI", "JSON", "QStash", "Codecs", "RESP"] {
         package.targets.append(
             .executableTarget(
                 name: "IGMediaFuzz\(harness)", dependencies: ["IGMediaLogic"],

@@ -48,6 +48,10 @@ func makeLogger(_ label: String) -> Logger {
 func bootstrap(_ label: String) throws -> (Logger, ServiceFactory.Services) {
     signal(SIGPIPE, SIG_IGN)
     let logger = makeLogger(label)
+    // Before the configuration (and its secrets) is read.
+    for problem in ProcessHardening.apply() {
+        logger.warning("process hardening incomplete", metadata: ["reason": "\(problem)"])
+    }
     let config = loadConfiguration(logger: logger)
     do {
         return (logger, try ServiceFactory.makeServices(config: config))

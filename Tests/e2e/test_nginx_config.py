@@ -48,6 +48,7 @@ def render_production(run_dir: Path, *, fcgi_socket: Path, http_port: int, https
     for old, new in [
         ("/etc/nginx/igmedia-locations.conf", str(REPO / "nginx" / "igmedia-locations.conf")),
         ("/etc/nginx/igmedia-microcache-off.conf", str(REPO / "nginx" / "igmedia-microcache-off.conf")),
+        ("/etc/nginx/igmedia-limits.conf", str(REPO / "nginx" / "igmedia-limits.conf")),
         ("/etc/ssl/igmedia/fullchain.pem", str(cert)),
         ("/etc/ssl/igmedia/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{run_dir}/"),

@@ -11,6 +11,8 @@ public struct QStashSignatureVerifier: Sendable {
 
     private let keys: [[UInt8]]
     private let clockTolerance: Int
+    /// Seconds past `exp` a token still verifies; a replay store keeps its ids this long.
+    public var clockToleranceSeconds: Int { clockTolerance }
 
     /// - Parameters:
     ///   - currentKey: `QSTASH_CURRENT_SIGNING_KEY`; skipped when empty.

@@ -7,13 +7,20 @@ public struct RegisterRequest: Sendable, Equatable {
     public var instagramAppID: String?
     public var apiType: APIType
 
+    /// 100 characters of four-byte scripts, or of a letter with a few combining marks each.
+    static let maximumNameBytes = 400
+
     /// Parses and validates the body; every violation is named in one 400.
     public static func decode(_ request: Request) throws(HTTPError) -> RegisterRequest {
         let object = try JSONBody.object(request)
         var problems: [String] = []
 
         var name = ""
-        if let value = object["name"]?.stringValue {
+        if let value = object["name"]?.stringValue, value.utf8.count > Self.maximumNameBytes {
+            // Bytes first: 100 characters can hide any number of combining marks, and counting
+            // characters of a megabyte costs milliseconds.
+            problems.append("name must be at most \(Self.maximumNameBytes) bytes")
+        } else if let value = object["name"]?.stringValue {
             name = value.trimmingCharacters(in: " \t\r\n")
             if name.count < 3 { problems.append("name must be at least 3 characters") }
             if name.count > 100 { problems.append("name must be at most 100 characters") }

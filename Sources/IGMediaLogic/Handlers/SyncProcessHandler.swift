@@ -31,28 +31,42 @@ public struct SyncProcessHandler: RequestHandler {
 
     static let nonRetryable = [("Upstash-NonRetryable-Error", "true")]
 
+    /// Signed ids and message ids longer than this are refused; QStash's are a few dozen bytes.
+    static let maximumIDLength = 200
+
+    /// On the accepting thread: an unsigned or badly signed delivery never waits for a thread.
+    public func admit(_ request: Request) throws(HTTPError) {
+        _ = try verified(request)
+    }
+
     public func handle(_ request: Request) throws -> Response {
-        do {
-            _ = try verifier.verify(
-                signature: request.headers["Upstash-Signature"], body: request.body,
-                expectedSubject: webhookBaseURL + request.path, now: Int(clock.now()))
-        } catch {
-            logger.warning("webhook signature rejected", metadata: ["reason": "\(error)", "id": "\(request.requestID)"])
-            throw HTTPError.unauthorized("Invalid QStash signature")
-        }
+        let claims = try verified(request)
         let tenantID = request.pathParameters["tenantId"] ?? ""
         guard TenantAuthenticator.isWellFormed(tenantID) else {
             throw HTTPError(.notFound, "Tenant not found", status: .nonRetryable, headers: Self.nonRetryable)
         }
 
-        // At-least-once delivery: claim the message id; "done" means already processed.
-        let messageID = request.headers["Upstash-Message-Id"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+        // Replay: each signed token is accepted once, remembered until it could no longer verify.
+        // QStash signs every delivery attempt anew, so its own retries are not affected.
+        let tokenID = claims.tokenID ?? ""
+        let lifetime = max(1, claims.expiresAt + verifier.clockToleranceSeconds - Int(clock.now()) + 1)
+        let fresh = try store.run(RedisCommand(
+            "SET", RedisArgument(keys.qstashToken(tokenID)), RedisArgument(tenantID), "NX", "EX", RedisArgument(lifetime)))
+        guard fresh == .status("OK") else {
+            logger.warning("webhook token replayed", metadata: ["id": "\(request.requestID)"])
+            return Self.duplicate
+        }
+
+        // At-least-once delivery: claim the message id; "done" means already processed. The key
+        // holds the tenant of the signed URL, so a replay cannot mark another tenant's message.
+        let messageID = request.headers["Upstash-Message-Id"].flatMap { id -> String? in
+            id.isEmpty || id.utf8.count > Self.maximumIDLength ? nil : String(id)
+        }.map { keys.qstashSeen(tenantID: tenantID, messageID: $0) }
         if let messageID {
-            let claim = try store.run(RedisCommand(
-                "SET", RedisArgument(keys.qstashSeen(messageID)), "processing", "NX", "GET", "EX", 900))
+            let claim = try store.run(RedisCommand("SET", RedisArgument(messageID), "processing", "NX", "GET", "EX", 900))
             switch claim.stringValue {
             case "done"?:
-                return Envelope.success(.object([("result", .object([("duplicate", .bool(true))]))]))
+                return Self.duplicate
             case "processing"?:
                 throw HTTPError(.serviceUnavailable, "This message is being processed", headers: [("Retry-After", "30")])
             default:
@@ -86,13 +100,33 @@ public struct SyncProcessHandler: RequestHandler {
         }
     }
 
-    private func markDone(_ messageID: String?) throws(StoreError) {
-        guard let messageID else { return }
-        _ = try store.run(RedisCommand("SET", RedisArgument(keys.qstashSeen(messageID)), "done", "EX", 86_400))
+    static let duplicate = Envelope.success(.object([("result", .object([("duplicate", .bool(true))]))]))
+
+    /// The verified claims, with a usable `jti`; every failure is the same 401.
+    private func verified(_ request: Request) throws(HTTPError) -> QStashClaims {
+        let claims: QStashClaims
+        do {
+            claims = try verifier.verify(
+                signature: request.headers["Upstash-Signature"], body: request.body,
+                expectedSubject: webhookBaseURL + request.path, now: Int(clock.now()))
+        } catch {
+            logger.warning("webhook signature rejected", metadata: ["reason": "\(error)", "id": "\(request.requestID)"])
+            throw HTTPError.unauthorized("Invalid QStash signature")
+        }
+        guard let tokenID = claims.tokenID, !tokenID.isEmpty, tokenID.utf8.count <= Self.maximumIDLength else {
+            logger.warning("webhook signature rejected", metadata: ["reason": "no usable jti", "id": "\(request.requestID)"])
+            throw HTTPError.unauthorized("Invalid QStash signature")
+        }
+        return claims
     }
 
-    private func release(_ messageID: String?) {
-        guard let messageID else { return }
-        _ = try? store.run(RedisCommand("DEL", RedisArgument(keys.qstashSeen(messageID))))
+    private func markDone(_ key: RedisKey?) throws(StoreError) {
+        guard let key else { return }
+        _ = try store.run(RedisCommand("SET", RedisArgument(key), "done", "EX", 86_400))
+    }
+
+    private func release(_ key: RedisKey?) {
+        guard let key else { return }
+        _ = try? store.run(RedisCommand("DEL", RedisArgument(key)))
     }
 }

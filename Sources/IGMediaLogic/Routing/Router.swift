@@ -1,6 +1,15 @@
 /// Something that answers a request. Handlers are synchronous: the model is thread-per-request.
 public protocol RequestHandler: Sendable {
     func handle(_ request: Request) throws -> Response
+
+    /// Checks that cost microseconds (a secret, a signature), run on the accepting thread before
+    /// the request waits for an outbound thread: unauthenticated traffic is refused there and
+    /// never takes a place in the outbound pool or its queue. `handle` checks again.
+    func admit(_ request: Request) throws(HTTPError)
+}
+
+extension RequestHandler {
+    public func admit(_ request: Request) throws(HTTPError) {}
 }
 
 /// Which worker pool serves a route. Quick routes touch only the store and are served by the
@@ -17,11 +26,16 @@ public struct Route: Sendable {
     /// Literal segments and `:name` parameters, e.g. `/sync/process/:tenantId`.
     public let pattern: String
     public let handler: any RequestHandler
+    /// A body limit below the service's `MAX_BODY_BYTES`, for routes whose bodies are tiny.
+    public let maxBodyBytes: Int?
     let segments: [Substring]
 
-    public init(_ method: String, _ pattern: String, _ handler: any RequestHandler, lane: Lane = .quick) {
+    public init(
+        _ method: String, _ pattern: String, _ handler: any RequestHandler, lane: Lane = .quick, maxBodyBytes: Int? = nil
+    ) {
         self.method = method
         self.lane = lane
+        self.maxBodyBytes = maxBodyBytes
         self.pattern = pattern
         self.handler = handler
         self.segments = pattern.split(separator: "/", omittingEmptySubsequences: false)
@@ -51,23 +65,30 @@ public struct Router: Sendable {
     }
 
     public let routes: [Route]
-    /// Methods with at least one outbound route: for any other method `lane` answers at once.
-    private let outboundMethods: Set<String>
+    /// Methods with at least one outbound or body-limited route: for any other method (GET, the
+    /// feed) `edgeRoute` answers at once.
+    private let gatedMethods: Set<String>
 
     public init(routes: [Route]) {
         self.routes = routes
-        self.outboundMethods = Set(routes.filter { $0.lane == .outbound }.map(\.method))
+        self.gatedMethods = Set(routes.filter { $0.lane == .outbound || $0.maxBodyBytes != nil }.map(\.method))
+    }
+
+    /// Whether any route of this method has a lane, body limit or check for the edge.
+    public func gates(method: String) -> Bool { gatedMethods.contains(method) }
+
+    /// The route whose lane, body limit and `admit` check the edge applies before the handler
+    /// runs; nil for requests that need none (they are quick and get at most `MAX_BODY_BYTES`).
+    public func edgeRoute(method: String, path: String) -> Route? {
+        guard gatedMethods.contains(method) else { return nil }
+        let pathSegments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return routes.first { $0.method == method && $0.match(pathSegments) != nil }
     }
 
     /// The lane of the route a request would reach; unrouted requests are quick (they get a 404
     /// or 405 without leaving the process).
     public func lane(method: String, path: String) -> Lane {
-        guard outboundMethods.contains(method) else { return .quick }
-        let pathSegments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for route in routes where route.method == method && route.match(pathSegments) != nil {
-            return route.lane
-        }
-        return .quick
+        edgeRoute(method: method, path: path)?.lane ?? .quick
     }
 
     public func match(method: String, path: String) -> Match {

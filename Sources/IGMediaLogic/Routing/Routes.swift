@@ -14,6 +14,11 @@ public enum Routes {
         public init() {}
     }
 
+    /// The body limit of `/sync` and `/sync/process/…`: their bodies are a secret or a tenant id,
+    /// and an unauthenticated body should cost no more than that to parse. nginx's
+    /// `client_max_body_size` on those locations is the same.
+    public static let syncBodyLimit = 4096
+
     /// Outbound routes call Instagram, Cloudinary or QStash while the client waits (see `Lane`);
     /// /register does when it is given a token (its first sync).
     public static func table(_ handlers: Handlers) -> [Route] {
@@ -25,8 +30,8 @@ public enum Routes {
         if let photos = handlers.photos { routes.append(Route("GET", "/photos", photos)) }
         if let obtainToken = handlers.obtainToken { routes.append(Route("POST", "/auth/obtain-token", obtainToken, lane: .outbound)) }
         if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken, lane: .outbound)) }
-        if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll, lane: .outbound)) }
-        if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess, lane: .outbound)) }
+        if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
+        if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
         return routes
     }
 }

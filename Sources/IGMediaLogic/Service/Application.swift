@@ -14,11 +14,6 @@ public struct Application: Sendable {
         self.clock = clock
     }
 
-    /// Which pool should serve this request (see `Lane`).
-    public func lane(method: String, path: String) -> Lane {
-        router.lane(method: method, path: path)
-    }
-
     public func respond(to incoming: Request) -> Response {
         answer(incoming) { route($0) }
     }

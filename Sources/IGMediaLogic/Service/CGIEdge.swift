@@ -28,18 +28,27 @@ public struct CGIEdge: Sendable {
 
     /// Whether to read the body, decided from CONTENT_LENGTH before reading it.
     public func bodyPlan(params: [(String, String)]) -> CGIRequestDecoder.BodyPlan {
-        CGIRequestDecoder.bodyPlan(contentLength: Self.param("CONTENT_LENGTH", in: params), maxBodyBytes: maxBodyBytes)
+        CGIRequestDecoder.bodyPlan(contentLength: Self.param("CONTENT_LENGTH", in: params), maxBodyBytes: bodyLimit(params))
     }
 
-    /// Decodes the request and picks its pool, on the accepting thread.
+    /// Decodes the request, runs its route's `admit` check and picks its pool, on the accepting
+    /// thread. Lane, body limit and routing all read the same decoded path.
     public func admit(params: [(String, String)], body: [UInt8]) -> Admission {
+        let request: Request
         do {
-            let request = try CGIRequestDecoder.decode(params: params, body: body)
-            let path = Self.param("DOCUMENT_URI", in: params)
-            return .serve(request, application.lane(method: request.method, path: path))
+            request = try CGIRequestDecoder.decode(params: params, body: body)
         } catch {
             return .answer(application.respond(to: Self.stub(params), failure: error))
         }
+        guard let route = application.router.edgeRoute(method: request.method, path: request.path) else {
+            return .serve(request, .quick)
+        }
+        do {
+            try route.handler.admit(request)
+        } catch {
+            return .answer(application.respond(to: request, failure: error))
+        }
+        return .serve(request, route.lane)
     }
 
     public func respond(to request: Request) -> Response {
@@ -51,7 +60,7 @@ public struct CGIEdge: Sendable {
         let error: HTTPError
         switch rejection {
         case .bodyTooLarge:
-            error = HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes")
+            error = HTTPError(.payloadTooLarge, "Request body exceeds \(bodyLimit(params)) bytes")
         case .invalidContentLength:
             error = .validation("Invalid Content-Length")
         case .outboundQueueFull:
@@ -60,6 +69,18 @@ public struct CGIEdge: Sendable {
                 headers: [("Retry-After", "5")])
         }
         return application.respond(to: Self.stub(params), failure: error)
+    }
+
+    /// `MAX_BODY_BYTES`, or less where the route asks for less (`/sync`, `/sync/process/…`).
+    private func bodyLimit(_ params: [(String, String)]) -> Int {
+        let method = Self.param("REQUEST_METHOD", in: params).uppercased()
+        guard application.router.gates(method: method),
+            let path = try? CGIRequestDecoder.decodePath(
+                requestURI: params.first(where: { $0.0 == "REQUEST_URI" })?.1,
+                documentURI: params.first(where: { $0.0 == "DOCUMENT_URI" })?.1),
+            let own = application.router.edgeRoute(method: method, path: path)?.maxBodyBytes
+        else { return maxBodyBytes }
+        return min(own, maxBodyBytes)
     }
 
     /// Enough of a request for the log line of one that was never decoded.

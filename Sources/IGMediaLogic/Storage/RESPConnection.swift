@@ -15,6 +15,9 @@ final class RESPConnection {
     private var readIndex = 0
     /// Set once a reply has been read, i.e. this connection proved itself before.
     private(set) var used = false
+    /// The most a single reply may buffer. The service's largest reply is one tenant's feed
+    /// (a few hundred KB); a server that sends more, or announces more, is answered as broken.
+    static let maximumReplyBytes = 64 * 1024 * 1024
 
     enum Failure: Error {
         /// The peer closed or reset the connection: a stale pooled connection looks like this.
@@ -73,7 +76,7 @@ final class RESPConnection {
         while true {
             var index = readIndex
             do {
-                if let value = try RESPCodec.decode(buffer, from: &index) {
+                if let value = try RESPCodec.decode(buffer, from: &index, maximumReplyBytes: Self.maximumReplyBytes) {
                     readIndex = index
                     if readIndex == buffer.count {
                         buffer.removeAll(keepingCapacity: true)
@@ -84,6 +87,7 @@ final class RESPConnection {
             } catch {
                 throw .protocolError
             }
+            guard buffer.count - readIndex <= Self.maximumReplyBytes else { throw .protocolError }
             try fill(deadline)
         }
     }

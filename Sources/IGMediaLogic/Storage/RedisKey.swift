@@ -26,6 +26,13 @@ public struct KeySpace: Sendable {
     public var tenantIndex: RedisKey { RedisKey("\(prefix)tenants") }
     /// Per-tenant sync lock (SET NX PX with an owner token).
     public func syncLock(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)lock:sync:\(tenantID)") }
-    /// QStash message ids already processed (at-least-once delivery).
-    public func qstashSeen(_ messageID: String) -> RedisKey { RedisKey("\(prefix)qstash:seen:\(messageID)") }
+    /// A QStash message id already processed for this tenant (at-least-once delivery). The tenant,
+    /// taken from the signed URL, binds the unsigned header: a replay cannot claim another
+    /// tenant's delivery.
+    public func qstashSeen(tenantID: String, messageID: String) -> RedisKey {
+        RedisKey("\(prefix)qstash:seen:\(tenantID):\(messageID)")
+    }
+    /// The signed `jti` of a delivery already accepted, kept until the token expires: a captured
+    /// delivery replayed within its lifetime is answered as a duplicate.
+    public func qstashToken(_ tokenID: String) -> RedisKey { RedisKey("\(prefix)qstash:jti:\(tokenID)") }
 }

@@ -40,8 +40,10 @@ public enum StoreError: Error, Sendable, Equatable, ClientVisibleError {
 
     public var httpError: HTTPError {
         switch self {
-        case .unavailable: return .unavailable()
-        case .commandFailed, .protocolError: return .internalError()
+        // A reply this client cannot read is a broken or hostile store, not a bug of ours: 503, so
+        // clients and QStash retry, and the connection it came on is closed.
+        case .unavailable, .protocolError: return .unavailable()
+        case .commandFailed: return .internalError()
         }
     }
 }
