@@ -51,13 +51,13 @@ struct SyncProcessHandlerTests {
 
     static func claims(
         sub: String, body: [UInt8], iss: String = "Upstash", exp: Int = now + 300, nbf: Int = now, pad: Bool = false,
-        drop: String? = nil
+        drop: String? = nil, jti: String = "jwt_1"
     ) -> String {
         var hash = Base64.encode(Digest.sha256(body), urlSafe: true, padding: pad)
         if !pad { hash = Base64.encodeURL(Digest.sha256(body)) }
         let members: [(String, String)] = [
             ("iss", TestJWT.quoted(iss)), ("sub", TestJWT.quoted(sub)), ("exp", "\(exp)"), ("nbf", "\(nbf)"),
-            ("iat", "\(now)"), ("jti", TestJWT.quoted("jwt_1")), ("body", TestJWT.quoted(hash)),
+            ("iat", "\(now)"), ("jti", TestJWT.quoted(jti)), ("body", TestJWT.quoted(hash)),
         ]
         return TestJWT.object(members.filter { $0.0 != drop })
     }
@@ -148,8 +148,57 @@ struct SyncProcessHandlerTests {
         fixture.sync.instagram.failure = UpstreamError(service: "instagram", kind: .server, status: 500, message: "oops")
         #expect(fixture.respond(fixture.request(signature: token, body: body, messageID: "msg_t")).status == .serviceUnavailable)
         fixture.sync.instagram.failure = nil
-        #expect(fixture.respond(fixture.request(signature: token, body: body, messageID: "msg_t")).status == .ok)
+        // QStash signs every attempt anew: the retry carries another jti.
+        let retry = TestJWT.sign(
+            payload: Self.claims(sub: Self.base + "/sync/process/\(fixture.tenantID)", body: body, jti: "jwt_2"), key: Self.current)
+        #expect(fixture.respond(fixture.request(signature: retry, body: body, messageID: "msg_t")).status == .ok)
         #expect(fixture.sync.instagram.fetchCalls == 2)
+    }
+
+    @Test("a captured token replayed under a fresh message id is a duplicate and syncs nothing")
+    func replayedToken() throws {
+        let fixture = try Fixture()
+        let body = Array("{}".utf8)
+        let token = TestJWT.sign(payload: Self.claims(sub: Self.base + "/sync/process/\(fixture.tenantID)", body: body), key: Self.current)
+        #expect(fixture.respond(fixture.request(signature: token, body: body, messageID: "msg_a")).status == .ok)
+        let replay = fixture.respond(fixture.request(signature: token, body: body, messageID: "msg_fresh"))
+        #expect(replay.status == .ok)
+        #expect(try JSONParser.parse(replay.body)["data"]?["result"]?["duplicate"] == .bool(true))
+        #expect(fixture.sync.instagram.fetchCalls == 1)
+        // The jti is kept until the token could no longer verify (exp + tolerance), no longer.
+        let ttl = try fixture.sync.store.run(RedisCommand("TTL", RedisArgument(KeySpace(prefix: "t:").qstashToken("jwt_1"))))
+        #expect(ttl == .integer(300 + 30 + 1) || ttl == .integer(300 + 30))
+        // The message id record is the tenant's: another tenant's delivery with msg_fresh is not a duplicate.
+        let seen = KeySpace(prefix: "t:").qstashSeen(tenantID: fixture.tenantID, messageID: "msg_a")
+        #expect(try fixture.sync.store.run(RedisCommand("GET", RedisArgument(seen))) == .bytes(Array("done".utf8)))
+        let other = KeySpace(prefix: "t:").qstashSeen(tenantID: UUIDv4.make(), messageID: "msg_fresh")
+        #expect(try fixture.sync.store.run(RedisCommand("EXISTS", RedisArgument(other))) == .integer(0))
+    }
+
+    @Test("a signed token without a jti is refused: it could be replayed")
+    func missingJTI() throws {
+        let fixture = try Fixture()
+        let body = Array("{}".utf8)
+        let token = TestJWT.sign(
+            payload: Self.claims(sub: Self.base + "/sync/process/\(fixture.tenantID)", body: body, drop: "jti"), key: Self.current)
+        #expect(fixture.respond(fixture.request(signature: token, body: body, messageID: "msg_j")).status == .unauthorized)
+        #expect(fixture.sync.instagram.fetchCalls == 0)
+    }
+
+    @Test("admit, on the accepting thread, refuses every forgery and lets a signed delivery through without touching the store")
+    func admit() throws {
+        let fixture = try Fixture()
+        for (name, signature, body) in Self.forgeries(tenant: fixture.tenantID) {
+            #expect(throws: HTTPError.unauthorized("Invalid QStash signature"), "\(name)") {
+                try fixture.handler.admit(fixture.request(signature: signature, body: body))
+            }
+        }
+        let body = Array("{}".utf8)
+        let token = TestJWT.sign(payload: Self.claims(sub: Self.base + "/sync/process/\(fixture.tenantID)", body: body), key: Self.current)
+        try fixture.handler.admit(fixture.request(signature: token, body: body, messageID: "msg_admit"))
+        let seen = KeySpace(prefix: "t:").qstashSeen(tenantID: fixture.tenantID, messageID: "msg_admit")
+        #expect(try fixture.sync.store.run(RedisCommand("EXISTS", RedisArgument(seen))) == .integer(0))
+        #expect(fixture.sync.instagram.fetchCalls == 0)
     }
 
     @Test("a revoked token is recorded and answered 489 so QStash stops retrying")
