@@ -82,6 +82,12 @@ CASES = [
     case("obtain-token over MAX_BODY_BYTES", "POST", "/auth/obtain-token", [JSON],
          b'{"code":"' + b"c" * MAX_BODY_BYTES + b'"}', 413),
     case("webhook over client_max_body_size", "POST", "/sync/process/{B_ID}", [JSON], b"x" * (1024 * 1024 + 10), 413),
+    # --- The security review (issue [2/6]; test_security_review.py reproduces each) -----------------
+    case("webhook body over 4 KiB", "POST", "/sync/process/{B_ID}", [JSON], b'{"tenantId":"' + b"x" * 4100 + b'"}', 413),
+    case("sync body over 4 KiB", "POST", "/sync", [JSON], b'{"secret":"x","pad":[' + b"0," * 2100 + b"0]}", 413),
+    case("webhook dot segment", "POST", "/sync/./process/{B_ID}", [JSON], b"{}", 404),
+    case("webhook merged slashes", "POST", "/sync//process/{B_ID}", [JSON], b"{}", 404),
+    case("webhook encoded letter, unsigned", "POST", "/sync/process/%61{B_ID}", [JSON], b"{}", 401),
     case("refresh announcing 5 MB with Expect", "POST", "/auth/refresh-token",
          [JSON, ("Expect", "100-continue"), ("Content-Length", "5000000")], status=413, length=False),
     case("register chunked broken json", "POST", "/register", status=400, raw=(

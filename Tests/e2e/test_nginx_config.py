@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import random
 import re
 import ssl
 import subprocess
@@ -174,3 +176,88 @@ def test_production_rate_limits_register_with_a_json_429(production):
     for response in limited:
         expect_error(response, 429, "RATE_LIMITED")
         assert response.header("Strict-Transport-Security")
+
+
+def test_production_rate_limits_sync_and_the_webhook_with_a_json_429(production):
+    _, ports, tls = production
+    with Session(ports["https"], tls=tls) as session:
+        syncs = [session.post("/sync", {"secret": "x" * 20}) for _ in range(8)]
+    assert syncs[0].status == 401, syncs[0]
+    assert [response.status for response in syncs].count(429) >= 1, [response.status for response in syncs]
+    for response in syncs:
+        if response.status == 429:
+            expect_error(response, 429, "RATE_LIMITED")
+    # The webhook's budget is far larger (QStash's hourly burst), but bounded.
+    with Session(ports["https"], tls=tls) as session:
+        statuses = [session.post("/sync/process/" + "a" * 36, b"{}").status for _ in range(400)]
+    # (404: this stack has no QStash group, so the responder does not route the webhook.)
+    assert statuses[0] == 404 and 429 in statuses, sorted(set(statuses))
+    assert statuses.index(429) >= 150, statuses.index(429)
+
+
+def client_key_map(addresses_header: str) -> str:
+    """nginx/igmedia-limits.conf with its map reading a request header instead of $remote_addr,
+    so one loopback client can stand for any address."""
+    text = (REPO / "nginx" / "igmedia-limits.conf").read_text()
+    text = replace_once(text, "map $remote_addr $igmedia_client", f"map ${addresses_header} $igmedia_client")
+    return replace_once(text, "$remote_addr;", f"${addresses_header};")
+
+
+def expected_client_key(address: str) -> str:
+    """The oracle: an IPv4 address as it is, an IPv6 address's /64 as four unpadded groups."""
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 4:
+        return address
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return ":".join(format(int(group, 16), "x") for group in parsed.exploded.split(":")[:4])
+
+
+def test_rate_limit_keys_are_an_ipv4_address_or_an_ipv6_slash_64(tmp_path):
+    """Every canonical spelling nginx can put in $remote_addr maps to the address's /64."""
+    rng = random.Random(64)
+    addresses = ["127.0.0.1", "203.0.113.9", "::1", "::", "::ffff:198.51.100.7", "fe80::", "2001:db8::1",
+                 "2001:db8:0:0:1::2", "2001:db8::1:2:3:4", "2001:db8:1:2:3:4:5:6", "2001:db8:1::5", "1::2:3:4:5:6",
+                 "1:0:0:2::", "0:0:1::", "::2:3:4:5:6", "::2:3:4:5:6:7", "2001:db8:85a3::8a2e:370:7334"]
+    for _ in range(300):
+        # Random /64s with runs of zero groups in every position, as inet_ntop compresses them.
+        groups = [rng.choice([0, 0, 0, rng.randrange(1, 0x10000)]) for _ in range(8)]
+        addresses.append(str(ipaddress.IPv6Address(":".join(format(g, "x") for g in groups))))
+    (tmp_path / "limits.conf").write_text(client_key_map("http_x_test_address"))
+    (tmp_path / "tmp").mkdir()
+    user = "user root;" if os.geteuid() == 0 else ""
+
+    def render(conf: Path, port: int) -> None:
+        conf.write_text(f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {tmp_path}/keys.pid;
+error_log {tmp_path}/keys-error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    client_body_temp_path {tmp_path}/tmp/client_body;
+    proxy_temp_path {tmp_path}/tmp/proxy;
+    fastcgi_temp_path {tmp_path}/tmp/fastcgi;
+    uwsgi_temp_path {tmp_path}/tmp/uwsgi;
+    scgi_temp_path {tmp_path}/tmp/scgi;
+    access_log off;
+    include {tmp_path}/limits.conf;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "$igmedia_client"; }}
+    }}
+}}
+""")
+
+    nginx = Nginx(tmp_path, render, name="client-keys").start()
+    try:
+        wrong = []
+        with Session(nginx.port) as session:
+            for address in addresses:
+                key = session.get("/", headers={"X-Test-Address": address}).body.decode()
+                if key != expected_client_key(address):
+                    wrong.append((address, key, expected_client_key(address)))
+        assert wrong == []
+    finally:
+        nginx.stop()
