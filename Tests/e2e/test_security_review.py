@@ -6,6 +6,7 @@ comes back. Smaller single-request cases are rows of test_hostile_requests.py's 
 from __future__ import annotations
 
 import json
+import re
 import os
 import resource
 import secrets
@@ -269,3 +270,21 @@ def test_the_pool_and_the_route_read_the_same_decoded_path(world, spelling):
         slow.result(timeout=30)
     for response in answered:
         expect_error(response, 404, "NOT_FOUND")
+
+
+def test_no_documented_curl_command_puts_a_secret_in_its_arguments():
+    """Every local user can read a process's arguments (ps): secrets go through -H @file,
+    --data-binary @file or a printf (a shell builtin) in a process substitution."""
+    from harness import REPO
+    secrets_vars = ("REGISTRATION_SECRET", "SYNC_INTERNAL_SECRET", "QSTASH_TOKEN", "ENCRYPTION_KEY",
+                    "CLOUDINARY_API_SECRET", "UPSTASH_REDIS_REST_TOKEN", "AUTH_TOKEN")
+    offending = []
+    for path in (REPO / "README.md", REPO / "scripts" / "run-local"):
+        text = path.read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            if "curl " not in line:
+                continue
+            outside = re.sub(r"<\(printf [^)]*\)", "", line)
+            if any(f"${name}" in outside or f"${{{name}}}" in outside for name in secrets_vars):
+                offending.append(f"{path.name}: {line.strip()}")
+    assert offending == []
