@@ -12,7 +12,9 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the FastCGI responder.",
         discussion: """
             Listens on the socket inherited on fd 0 (systemd StandardInput=socket, spawn-fcgi) when there \
-            is one, else on --socket or --bind, else on 127.0.0.1:$\(EnvironmentKey.port).
+            is one, else on --socket or --bind, else on 127.0.0.1:$\(EnvironmentKey.port) when \(EnvironmentKey.port) is set. A TCP \
+            listener accepts FastCGI from any local user: the unix socket is the production mode; \
+            --bind on a non-loopback address needs \(EnvironmentKey.fcgiWebServerAddresses).
 
             Two pools. --workers threads accept connections and answer the requests that only touch \
             the store (GET /photos, /health): about one per core is fastest, more only add context \
@@ -73,9 +75,23 @@ struct ServeCommand: ParsableCommand {
         } else if let socket {
             endpoint = .unixSocket(path: socket, mode: mode_t(socketMode, radix: 8) ?? 0o660)
         } else if let bind {
+            guard Self.isLoopback(bind: bind) || !services.config.fcgiWebServerAddresses.isEmpty else {
+                logger.critical("--bind on a non-loopback address needs \(EnvironmentKey.fcgiWebServerAddresses) (the web servers allowed to connect)")
+                throw ExitCode(exitConfigurationError)
+            }
             endpoint = .tcp(bind)
+        } else if let port = services.config.port {
+            endpoint = .tcp("127.0.0.1:\(port)")
         } else {
-            endpoint = .tcp("127.0.0.1:\(services.config.port)")
+            logger.critical("nothing to listen on: start under igmedia-fcgi.socket, or give --socket PATH (or --bind HOST:PORT, or \(EnvironmentKey.port))")
+            throw ExitCode(exitConfigurationError)
+        }
+        if case .tcp(let address) = endpoint {
+            // Any local user can connect to a TCP port and speak FastCGI (REMOTE_ADDR, headers and
+            // all); a unix socket's mode decides who may. libfcgi enforces FCGI_WEB_SERVER_ADDRS.
+            logger.warning(
+                "listening on TCP: every local user can send FastCGI requests; the unix socket is the supported production mode",
+                metadata: ["address": "\(address)", "allowed": "\(services.config.fcgiWebServerAddresses.joined(separator: ","))"])
         }
         let listener: Listener
         do {
@@ -92,6 +108,12 @@ struct ServeCommand: ParsableCommand {
         listener.run(
             workers: quickWorkers, maxWorkers: maxWorkers, outbound: OutboundPool(threads: outboundWorkers, capacity: outboundQueue),
             graceSeconds: graceSeconds)
+    }
+
+    /// `127.x.x.x:port`, `localhost:port` or `[::1]:port`.
+    static func isLoopback(bind: String) -> Bool {
+        let host = bind.hasPrefix("[") ? String(bind.dropFirst().prefix(while: { $0 != "]" })) : String(bind.prefix(while: { $0 != ":" }))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// One accepting thread per CPU (at least 2) when reads are local; a REST store's reads wait

@@ -43,9 +43,10 @@ def _recv_exactly(conn: socket.socket, n: int) -> bytes:
     return data
 
 
-def request(sock_path: Path, params: list[tuple[str, str]], body: bytes = b"",
+def request(sock_path: Path | tuple[str, int], params: list[tuple[str, str]], body: bytes = b"",
             timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-    """Sends one request (params may repeat a name) → (status, headers lower-cased, body)."""
+    """Sends one request (params may repeat a name) → (status, headers lower-cased, body), over a
+    unix socket path or a loopback (host, port)."""
     payload = _record(BEGIN_REQUEST, struct.pack(">HB5x", RESPONDER_ROLE, 0))
     encoded = _pairs(params)
     for start in range(0, len(encoded), 65535):
@@ -56,9 +57,10 @@ def request(sock_path: Path, params: list[tuple[str, str]], body: bytes = b"",
     payload += _record(STDIN, b"")
 
     stdout = b""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+    family = socket.AF_INET if isinstance(sock_path, tuple) else socket.AF_UNIX
+    with socket.socket(family, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)
-        conn.connect(str(sock_path))
+        conn.connect(sock_path if isinstance(sock_path, tuple) else str(sock_path))
         conn.sendall(payload)
         while True:
             _, kind, _, length, padding = struct.unpack(">BBHHBx", _recv_exactly(conn, 8))

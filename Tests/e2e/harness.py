@@ -185,6 +185,9 @@ def responder_env(redis_url: str, overrides: Mapping[str, str | None] | None = N
         # Tests write feeds straight into Redis and read them back at once; the in-process feed
         # cache (default 1 s) has its own tests that turn it on.
         "FEED_CACHE_TTL_MS": "0",
+        # Registration is closed by default; most tests register without a secret, so they choose
+        # open registration explicitly. Tests that set REGISTRATION_SECRET get closed registration.
+        "REGISTRATION_OPEN": "1",
     }
     for name, value in (overrides or {}).items():
         if value is None:

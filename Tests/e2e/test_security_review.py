@@ -288,3 +288,113 @@ def test_no_documented_curl_command_puts_a_secret_in_its_arguments():
             if any(f"${name}" in outside or f"${{{name}}}" in outside for name in secrets_vars):
                 offending.append(f"{path.name}: {line.strip()}")
     assert offending == []
+
+
+# ---- 2. Closed registration by default -----------------------------------------------------------
+def serve_once(binary, tmp_path, env, *args):
+    import subprocess
+    socket_path = tmp_path / "fcgi.sock"
+    result = subprocess.run([str(binary), "serve", "--socket", str(socket_path), *args], env=env,
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert not socket_path.exists(), "a refused configuration must not listen"
+    return result
+
+
+def base_env(**extra):
+    import base64
+    env = {"ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+           "SYNC_INTERNAL_SECRET": secrets.token_hex(16), "REDIS_URL": "redis://127.0.0.1:9"}
+    env.update({name: value for name, value in extra.items() if value is not None})
+    return env
+
+
+@pytest.mark.parametrize("secret", [None, "x", "fifteen-chars-x"], ids=["unset", "one-char", "15-chars"])
+def test_without_a_registration_secret_of_16_characters_the_responder_refuses_to_start(igmedia_bin, tmp_path, secret):
+    result = serve_once(igmedia_bin, tmp_path, base_env(REGISTRATION_SECRET=secret))
+    assert result.returncode == 78, result
+    assert "REGISTRATION_SECRET" in result.stderr, result.stderr
+    if secret:
+        assert secret not in result.stderr
+
+
+def test_open_registration_must_be_chosen_and_is_warned_about(make_stack):
+    stack = make_stack({"REGISTRATION_SECRET": None, "REGISTRATION_OPEN": "1"})
+    assert "POST /register is open" in stack.responder_log()
+    expect_success(stack.post("/register", {"name": "open", "instagramAccountId": "178",
+                                            "instagramAccountSecret": "s", "apiType": "INSTAGRAM_LOGIN"}), 201)
+
+
+def test_with_a_secret_registration_needs_it_even_with_registration_open(make_stack):
+    secret = "registration-" + secrets.token_hex(8)
+    stack = make_stack({"REGISTRATION_SECRET": secret, "REGISTRATION_OPEN": "1"})
+    body = {"name": "closed", "instagramAccountId": "178", "instagramAccountSecret": "s", "apiType": "INSTAGRAM_LOGIN"}
+    expect_error(stack.post("/register", body), 401, "UNAUTHORIZED")
+    expect_success(stack.post("/register", body, bearer(secret)), 201)
+
+
+# ---- 5. Clear-text upstreams and the TCP listener ------------------------------------------------
+@pytest.mark.parametrize("name", ["UPSTASH_REDIS_REST_URL", "QSTASH_URL", "CLOUDINARY_API_URL", "INSTAGRAM_GRAPH_URL"])
+def test_an_http_base_url_to_a_remote_host_is_refused(igmedia_bin, tmp_path, name):
+    extra = {name: "http://upstream.example.test", "REGISTRATION_OPEN": "1"}
+    if name == "UPSTASH_REDIS_REST_URL":
+        extra.update(REDIS_URL=None, UPSTASH_REDIS_REST_TOKEN="upstash-token-" + secrets.token_hex(8))
+    env = base_env(**extra)
+    if name == "UPSTASH_REDIS_REST_URL":
+        env.pop("REDIS_URL")
+    result = serve_once(igmedia_bin, tmp_path, env)
+    assert result.returncode == 78, result
+    assert f"{name} uses http://" in result.stderr, result.stderr
+    # With the explicit opt-in the same configuration gets past the check (and fails only later,
+    # on the unreachable store or not at all).
+    allowed = serve_once(igmedia_bin, tmp_path, dict(env, ALLOW_INSECURE_UPSTREAM="1"), "--max-workers", "0")
+    assert f"{name} uses http://" not in allowed.stderr, allowed.stderr
+
+
+def test_without_a_socket_or_port_the_responder_refuses_to_listen(igmedia_bin, tmp_path):
+    import subprocess
+    result = subprocess.run([str(igmedia_bin), "serve"], env=base_env(REGISTRATION_OPEN="1"),
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 78, result
+    assert "nothing to listen on" in result.stderr, result.stderr
+
+
+def test_a_tcp_listener_warns_and_honours_fcgi_web_server_addrs(igmedia_bin, tmp_path):
+    """libfcgi closes, unanswered, a TCP connection from an address FCGI_WEB_SERVER_ADDRS does not
+    list; a non-loopback --bind without the list is refused at startup."""
+    import subprocess
+    from fcgi_client import cgi_params, request
+    from harness import RedisServer, free_port, wait_until
+    redis = RedisServer(tmp_path).start()
+    try:
+        for allowed, answered in (("127.0.0.1", True), ("127.0.0.2", False)):
+            port = free_port()
+            log_path = tmp_path / f"responder-{allowed}.log"
+            env = base_env(REDIS_URL=redis.url, REGISTRATION_OPEN="1", FCGI_WEB_SERVER_ADDRS=allowed)
+            with open(log_path, "w") as log:
+                process = subprocess.Popen([str(igmedia_bin), "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                def listening():
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        return True
+                    except OSError:
+                        return False
+                wait_until(listening, timeout=15, what="the TCP listener")
+                if answered:
+                    status, _, body = request(("127.0.0.1", port), cgi_params("GET", "/health"))
+                    assert status == 200 and b'"ok"' in body, (status, body)
+                else:
+                    with pytest.raises(ConnectionError):
+                        request(("127.0.0.1", port), cgi_params("GET", "/health"), timeout=5)
+                assert process.poll() is None, "refusing a client must not stop the responder"
+                assert "every local user can send FastCGI requests" in log_path.read_text()
+            finally:
+                process.terminate()
+                process.wait(timeout=15)
+        env = base_env(REDIS_URL=redis.url, REGISTRATION_OPEN="1")
+        refused = subprocess.run([str(igmedia_bin), "serve", "--bind", "10.0.0.1:9"], env=env,
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 78 and "needs FCGI_WEB_SERVER_ADDRS" in refused.stderr, refused
+    finally:
+        redis.stop()

@@ -37,13 +37,17 @@ public struct AppConfig: Sendable {
         public var redirectURI: String?
     }
 
-    public var port: Int
+    /// The TCP port `serve` listens on when it has no socket; nil unless `PORT` is set.
+    public var port: Int?
+    /// libfcgi's allow-list of TCP clients (`FCGI_WEB_SERVER_ADDRS`), as given.
+    public var fcgiWebServerAddresses: [String]
     public var storage: StorageBackend
     public var redisTimeoutMilliseconds: Int
     public var keyPrefix: String
     /// Raw 32-byte AES-256 key.
     public var encryptionKey: [UInt8]
     public var syncInternalSecret: String
+    /// nil only with `REGISTRATION_OPEN=1`.
     public var registrationSecret: String?
     public var photosTTLSeconds: Int
     public var maxBodyBytes: Int
@@ -69,7 +73,12 @@ public struct AppConfig: Sendable {
     public init(environment: [String: String]) throws(ConfigurationError) {
         var env = EnvironmentReader(environment)
 
-        port = env.integer(.port, default: 3000, range: 1...65535)
+        port = env.isSet(.port) ? env.integer(.port, default: 3000, range: 1...65535) : nil
+        fcgiWebServerAddresses = env.raw(.fcgiWebServerAddresses).map(Self.addressList) ?? []
+        if env.isSet(.fcgiWebServerAddresses), fcgiWebServerAddresses.isEmpty || !fcgiWebServerAddresses.allSatisfy { EnvironmentReader.isIPv4(Substring($0)) } {
+            env.problem("\(EnvironmentKey.fcgiWebServerAddresses) must be comma-separated IPv4 addresses")
+        }
+        env.insecureUpstreamAllowed = env.flag(.allowInsecureUpstream)
         photosTTLSeconds = env.integer(.instagramPhotosTTLSeconds, default: 604_800, range: 60...31_536_000)
         redisTimeoutMilliseconds = env.integer(.redisTimeoutMilliseconds, default: 2000, range: 50...60_000)
         maxBodyBytes = env.integer(.maxBodyBytes, default: 1_048_576, range: 1024...67_108_864)
@@ -95,7 +104,7 @@ public struct AppConfig: Sendable {
             storage = .redis(url: redisURL)
         } else if upstashAny {
             let complete = env.group("Upstash storage", [.upstashRedisRESTURL, .upstashRedisRESTToken])
-            let url = env.url(.upstashRedisRESTURL)
+            let url: String? = env.upstreamURL(.upstashRedisRESTURL, default: "")
             storage = .upstash(url: complete ? (url ?? "") : "", token: env.raw(.upstashRedisRESTToken) ?? "")
         } else {
             env.problem("storage is not configured: set \(EnvironmentKey.redisURL), or \(EnvironmentKey.upstashRedisRESTURL) and \(EnvironmentKey.upstashRedisRESTToken)")
@@ -116,11 +125,19 @@ public struct AppConfig: Sendable {
         if !syncInternalSecret.isEmpty && syncInternalSecret.utf8.count < 16 {
             env.problem("\(EnvironmentKey.syncInternalSecret) must be at least 16 characters")
         }
+        // Registration is closed unless chosen open: every tenant costs store space and an hourly sync.
         registrationSecret = env.raw(.registrationSecret)
+        let registrationOpen = env.flag(.registrationOpen)
+        if let secret = registrationSecret, secret.utf8.count < 16 {
+            env.problem("\(EnvironmentKey.registrationSecret) must be at least 16 characters")
+        } else if registrationSecret == nil && !registrationOpen {
+            env.problem(
+                "\(EnvironmentKey.registrationSecret) is required (at least 16 characters), or set \(EnvironmentKey.registrationOpen)=1 to let anyone register")
+        }
 
         // QStash: all or nothing.
         let qstashNames = [EnvironmentKey.qstashToken, .qstashCurrentSigningKey, .qstashNextSigningKey, .webhookBaseURL]
-        let qstashURL = env.url(.qstashURL, default: "https://qstash.upstash.io") ?? "https://qstash.upstash.io"
+        let qstashURL = env.upstreamURL(.qstashURL, default: "https://qstash.upstash.io")
         let webhookBase = env.url(.webhookBaseURL)
         let tolerance = env.integer(.qstashClockToleranceSeconds, default: 30, range: 0...300)
         if env.group("QStash", qstashNames), let webhookBase {
@@ -134,7 +151,7 @@ public struct AppConfig: Sendable {
         }
 
         // Cloudinary: all or nothing.
-        let cloudinaryURL = env.url(.cloudinaryAPIURL, default: "https://api.cloudinary.com") ?? "https://api.cloudinary.com"
+        let cloudinaryURL = env.upstreamURL(.cloudinaryAPIURL, default: "https://api.cloudinary.com")
         let concurrency = env.integer(.cloudinaryConcurrency, default: 16, range: 1...64)
         if env.group("Cloudinary", [.cloudinaryCloudName, .cloudinaryAPIKey, .cloudinaryAPISecret]) {
             cloudinary = Cloudinary(
@@ -151,9 +168,9 @@ public struct AppConfig: Sendable {
             env.problem("\(EnvironmentKey.instagramGraphVersion) must look like v23.0")
         }
         instagram = Instagram(
-            apiURL: env.url(.instagramAPIURL, default: "https://api.instagram.com") ?? "https://api.instagram.com",
-            graphURL: env.url(.instagramGraphURL, default: "https://graph.instagram.com") ?? "https://graph.instagram.com",
-            facebookGraphURL: env.url(.facebookGraphURL, default: "https://graph.facebook.com") ?? "https://graph.facebook.com",
+            apiURL: env.upstreamURL(.instagramAPIURL, default: "https://api.instagram.com"),
+            graphURL: env.upstreamURL(.instagramGraphURL, default: "https://graph.instagram.com"),
+            facebookGraphURL: env.upstreamURL(.facebookGraphURL, default: "https://graph.facebook.com"),
             graphVersion: version,
             timeoutMilliseconds: env.integer(.instagramAPITimeoutMilliseconds, default: 10_000, range: 100...120_000),
             mediaLimit: env.integer(.instagramMediaLimit, default: 50, range: 1...1000),
@@ -169,8 +186,17 @@ public struct AppConfig: Sendable {
             warnings.append("Cloudinary is not configured: feeds serve Instagram's own media URLs")
         }
         if registrationSecret == nil {
-            warnings.append("\(EnvironmentKey.registrationSecret) is not set: POST /register is open to anyone who can reach it")
+            warnings.append("\(EnvironmentKey.registrationOpen)=1: POST /register is open to anyone who can reach it")
+        } else if registrationOpen {
+            warnings.append("\(EnvironmentKey.registrationOpen) is ignored: \(EnvironmentKey.registrationSecret) is set, so POST /register requires it")
         }
+        if env.insecureUpstreamAllowed {
+            warnings.append("\(EnvironmentKey.allowInsecureUpstream)=1: http:// base URLs send tokens and secrets in clear text")
+        }
+    }
+
+    static func addressList(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0).trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
     }
 
     static func isGraphVersion(_ text: String) -> Bool {

@@ -11,8 +11,12 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     case encryptionKey = "ENCRYPTION_KEY"
     /// Shared secret of `POST /sync`, at least 16 characters. Required.
     case syncInternalSecret = "SYNC_INTERNAL_SECRET"
-    /// Bearer secret `POST /register` requires when set. Optional, default unset (open registration).
+    /// Bearer secret `POST /register` requires, at least 16 characters. Required unless
+    /// `registrationOpen` is 1.
     case registrationSecret = "REGISTRATION_SECRET"
+    /// `1`: anyone who can reach the service may register tenants (logged as a warning). Only
+    /// read when `registrationSecret` is unset. Optional, default 0.
+    case registrationOpen = "REGISTRATION_OPEN"
 
     // Storage: `redisURL`, or both Upstash keys (exactly one backend is required).
 
@@ -29,8 +33,14 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
 
     // HTTP.
 
-    /// Int TCP port on 127.0.0.1 when no socket is given, 1...65535. Optional, default 3000.
+    /// Int TCP port on 127.0.0.1, 1...65535, used only when set and no socket is given (inherited,
+    /// `--socket`, `--bind`). Optional, default unset: then `serve` needs a socket.
     case port = "PORT"
+    /// Comma-separated IPv4 addresses libfcgi accepts FastCGI connections from on a TCP listener
+    /// (libfcgi reads it itself). Required for `--bind` on a non-loopback address. Optional.
+    case fcgiWebServerAddresses = "FCGI_WEB_SERVER_ADDRS"
+    /// `1`: http:// (clear-text) base URLs are allowed for non-loopback hosts. Optional, default 0.
+    case allowInsecureUpstream = "ALLOW_INSECURE_UPSTREAM"
     /// Int bytes, the largest request body, 1024...67108864. Optional, default 1048576.
     case maxBodyBytes = "MAX_BODY_BYTES"
     /// Int seconds a token → tenant lookup is cached in-process, 0...300 (0 = off). Optional, default 5.
