@@ -2,10 +2,16 @@ import Foundation
 import IGMediaLogic
 
 /// An `InstagramAPI` holding media in memory, with scriptable failures and call counts.
+///
+/// Every access token sees `media` and `failure` unless `mediaByToken` or `failureByToken`
+/// names it: tenants are told apart by their tokens, so one account can differ from the others.
 final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     private let lock = NSLock()
     private var _media: [InstagramMedia]
     private var _failure: UpstreamError?
+    private var _mediaByToken: [String: [InstagramMedia]] = [:]
+    private var _failureByToken: [String: UpstreamError] = [:]
+    private var _firstPages: [FirstPage] = []
     private var _refreshFailure: UpstreamError?
     private(set) var fetchCalls = 0
     private(set) var refreshCalls = 0
@@ -18,6 +24,12 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     /// The arguments of one `exchangeCode` call.
     struct Exchange: Equatable {
         var code, appID, appSecret, redirectURI: String
+    }
+
+    /// The arguments of one `firstMediaPageJSON` call.
+    struct FirstPage: Equatable {
+        var accessToken: String
+        var limit: Int
     }
 
     /// The arguments of one `refreshToken` call.
@@ -40,6 +52,16 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
         set { lock.withLock { _failure = newValue } }
     }
 
+    var mediaByToken: [String: [InstagramMedia]] {
+        get { lock.withLock { _mediaByToken } }
+        set { lock.withLock { _mediaByToken = newValue } }
+    }
+
+    var failureByToken: [String: UpstreamError] {
+        get { lock.withLock { _failureByToken } }
+        set { lock.withLock { _failureByToken = newValue } }
+    }
+
     var refreshFailure: UpstreamError? {
         get { lock.withLock { _refreshFailure } }
         set { lock.withLock { _refreshFailure = newValue } }
@@ -57,12 +79,13 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
 
     var exchanges: [Exchange] { lock.withLock { _exchanges } }
     var refreshes: [Refresh] { lock.withLock { _refreshes } }
+    var firstPages: [FirstPage] { lock.withLock { _firstPages } }
 
     func fetchMedia(apiType: APIType, accountID: String, accessToken: String, limit: Int) throws(UpstreamError) -> [InstagramMedia] {
         let (media, failure): ([InstagramMedia], UpstreamError?) = lock.withLock {
             fetchCalls += 1
             tokensSeen.append(accessToken)
-            return (_media, _failure)
+            return (_mediaByToken[accessToken] ?? _media, _failureByToken[accessToken] ?? _failure)
         }
         if let failure { throw failure }
         return Array(media.prefix(limit))
@@ -88,7 +111,11 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
     }
 
     func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String {
-        if let failure = firstPageFailure { throw failure }
+        let failure = lock.withLock { () -> UpstreamError? in
+            _firstPages.append(FirstPage(accessToken: accessToken, limit: limit))
+            return _firstPageFailure
+        }
+        if let failure { throw failure }
         return "{\"data\":[]}"
     }
 
