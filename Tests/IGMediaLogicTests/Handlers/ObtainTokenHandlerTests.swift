@@ -28,6 +28,7 @@ struct ObtainTokenHandlerTests {
         ]))
         #expect(fixture.instagram.exchanges == [InMemoryInstagram.Exchange(
             code: "AQB-code", appID: "990602627938098", appSecret: "app-secret", redirectURI: "https://client.example/embed")])
+        #expect(fixture.instagram.firstPages == [InMemoryInstagram.FirstPage(accessToken: "IGAA-long-AQB-code", limit: 3)])
         #expect(try fixture.storedKeys().isEmpty)
     }
 
@@ -65,7 +66,7 @@ struct ObtainTokenHandlerTests {
     func validation(body: String, message: String) throws {
         let fixture = try HandlerFixture()
         obtain(fixture, body).expectFailure(.validationFailed, message)
-        #expect(fixture.instagram.exchanges.isEmpty)
+        #expect(fixture.instagram.exchanges.isEmpty && fixture.instagram.firstPages.isEmpty)
     }
 
     @Test("a body not sent as JSON is refused")
@@ -85,6 +86,8 @@ struct ObtainTokenHandlerTests {
         let fixture = try HandlerFixture()
         fixture.instagram.exchangeFailure = error
         obtain(fixture, Self.body()).expectFailure(.internalError, "Token exchange failed: \(error.message)")
+        #expect(fixture.instagram.exchanges.count == 1)
+        #expect(fixture.instagram.firstPages.isEmpty)
     }
 
     @Test("a failed first media page still answers the token, with the reason as testData")

@@ -39,15 +39,31 @@ struct RefreshTokenHandlerTests {
     }
 
     @Test(
-        "a missing, malformed or unknown bearer token is a 401 that reaches neither store nor Instagram",
-        arguments: [nil, "short", "not a token", "{curly}-braces-are-refused", "0d4f3c1e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"])
-    func unauthorized(bearer: String?) throws {
+        "a missing or malformed bearer token is a 401 decided without the store or Instagram",
+        arguments: [nil, "", "short", "not a token", "{curly}-braces-are-refused", String(repeating: "a", count: 129)])
+    func malformedBearer(bearer: String?) throws {
         let fixture = try HandlerFixture()
         try fixture.tenant()
+        // With the store down, a lookup would answer 503: the 401 shows none was made.
+        fixture.store.isDown = true
         let response = refresh(fixture, bearer: bearer)
         response.expectFailure(.unauthorized, "Missing or invalid authentication")
         #expect(response.headers["WWW-Authenticate"] == "Bearer")
         #expect(fixture.instagram.refreshCalls == 0)
+    }
+
+    @Test("a well-formed token no tenant holds is looked up: 401, or 503 while the store is down; Instagram is not asked")
+    func unknownBearer() throws {
+        let fixture = try HandlerFixture()
+        let tenant = try fixture.tenant()
+        let unknown = "0d4f3c1e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
+        let response = refresh(fixture, bearer: unknown)
+        response.expectFailure(.unauthorized, "Missing or invalid authentication")
+        #expect(response.headers["WWW-Authenticate"] == "Bearer")
+        #expect(fixture.instagram.refreshCalls == 0)
+        #expect(try fixture.repository.load(tenant.id)?.instagramAccessToken == "IGAA-token")
+        fixture.store.isDown = true
+        refresh(fixture, bearer: unknown).expectFailure(.serviceUnavailable, "Storage is unavailable, try again shortly")
     }
 
     @Test("a token whose tenant record is gone is a 404")

@@ -91,6 +91,8 @@ struct RegisterHandlerTests {
         let refused = register(fixture, Self.body(), secret: Self.secret, bearer: presented)
         refused.expectFailure(.unauthorized, "A valid registration secret is required")
         #expect(refused.headers["WWW-Authenticate"] == "Bearer")
+        // The secret is checked first: an invalid body tells a stranger nothing about the rules.
+        register(fixture, "{}", secret: Self.secret, bearer: presented).expectFailure(.unauthorized, "A valid registration secret is required")
         #expect(try fixture.storedKeys().isEmpty)
         _ = try register(fixture, Self.body(), secret: Self.secret, bearer: Self.secret).successData(.created)
     }
