@@ -10,7 +10,7 @@ import Testing
 /// `IGMEDIA_RECORD_GOLDEN=1 swift test --filter WireGolden`, and review the diff.
 @Suite("Wire JSON golden files", .serialized)
 struct WireGoldenTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
     static let signingKey = "sig_golden_current_key"
     static let webhookBase = "https://media.example.com"
 
@@ -93,7 +93,7 @@ struct WireGoldenTests {
         }
     }
 
-    /// Compares with (or records) `name` in this folder.
+    /// Compares with (or records) `name` in `Golden/` beside this file.
     static func check(_ bytes: [UInt8], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let url = directory.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["IGMEDIA_RECORD_GOLDEN"] == "1" {
