@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 
 @testable import IGMediaLogic
@@ -39,22 +38,6 @@ struct StoreSemanticsTests {
         #expect(try store.run(RedisCommand("GET", "kept")) == .null)
         #expect(try store.run(RedisCommand("EXISTS", "short", "kept", "cleared", "cleared")) == .integer(2))
         #expect(try store.run(RedisCommand("SET", "short", "again", "NX")) == .status("OK"))
-    }
-
-    @Test("SyncLock: held once, released only by its owner, then free again", arguments: StoreFixture.backends)
-    func syncLock(backend: String) throws {
-        let fixture = try StoreFixture.make(backend)
-        defer { withExtendedLifetime(fixture) {} }
-        let store = fixture.store
-        let lock = SyncLock(store: store, keys: KeySpace(prefix: "t:"), ttlSeconds: 30)
-        let owner = try #require(try lock.acquire("tenant-a"))
-        #expect(try lock.acquire("tenant-a") == nil)
-        #expect(try lock.acquire("tenant-b") != nil)
-        #expect(try lock.release("tenant-a", owner: "someone-else") == false)
-        #expect(try lock.acquire("tenant-a") == nil)
-        #expect(try lock.release("tenant-a", owner: owner) == true)
-        #expect(try lock.release("tenant-a", owner: owner) == false)
-        #expect(try lock.acquire("tenant-a") != nil)
     }
 
     @Test("hashes and sets count what changed; an emptied hash is gone", arguments: StoreFixture.backends)
@@ -163,39 +146,5 @@ struct StoreSemanticsTests {
         #expect(try scan("a?b") == ["a*b", "a[b", "acb", "axb"])
         #expect(try scan("a*", type: "hash") == ["ahash"])
         #expect(Set(try scan("*", count: 1, deleting: ["b", "ab"])).isSuperset(of: ["a*b", "a[b", "acb", "ahash", "axb"]))
-    }
-}
-
-@Suite("In-memory store specifics")
-struct InMemoryRedisStoreTests {
-    @Test("expiry follows the injected clock, not the wall clock")
-    func injectedClock() throws {
-        let clock = ManualClock(seconds: 1_800_000_000)
-        let store = InMemoryRedisStore(clock: clock)
-        _ = try store.run(RedisCommand("SET", "k", "v", "EX", 10))
-        usleep(20_000)
-        #expect(try store.run(RedisCommand("PTTL", "k")) == .integer(10_000))
-        clock.advance(seconds: 9.999)
-        #expect(try store.run(RedisCommand("GET", "k")).stringValue == "v")
-        clock.advance(seconds: 0.001)
-        #expect(try store.run(RedisCommand("GET", "k")) == .null)
-    }
-
-    @Test("an outage fails every call the way RESPStore does, and the data is there afterwards")
-    func outage() throws {
-        let store = InMemoryRedisStore()
-        _ = try store.run(RedisCommand("SET", "k", "v"))
-        store.isDown = true
-        #expect(throws: StoreError.unavailable("connection refused or closed")) { try store.pipeline([RedisCommand("GET", "k")]) }
-        #expect(throws: StoreError.unavailable("connection refused or closed")) { try store.transaction([RedisCommand("GET", "k")]) }
-        #expect(StoreError.unavailable("connection refused or closed").httpError.status == .serviceUnavailable)
-        store.isDown = false
-        #expect(try store.run(RedisCommand("GET", "k")).stringValue == "v")
-    }
-
-    @Test("refuses a script it has no Swift version of, instead of guessing")
-    func unknownScript() throws {
-        let reply = try InMemoryRedisStore().pipeline([RedisCommand("EVAL", "return 1", 0)])
-        #expect(reply == [.error("ERR InMemoryRedisStore has no Swift version of this script: add it to InMemoryKeyspace.scripts")])
     }
 }
