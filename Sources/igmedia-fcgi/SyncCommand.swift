@@ -29,10 +29,17 @@ struct SyncCommand: ParsableCommand {
     func run() throws {
         let (logger, services) = try bootstrap("igmedia-sync")
         let runner = ServiceFactory.makeSyncRunner(services: services, logger: logger)
-        let ids: [String]
+        var ids: [String]
+        var skipped = 0
         if all {
             do {
                 ids = try services.repository.allTenantIDs()
+                // Dead tokens are not sent to Instagram again; `tenants list --state invalid` shows them.
+                let unsyncable = try services.repository.unsyncableTenantIDs(now: services.clock.now())
+                let before = ids.count
+                ids.removeAll { unsyncable.contains($0) }
+                skipped = before - ids.count
+                try TenantDeletion.finishPending(services: services, logger: logger)
             } catch {
                 printLine("cannot list tenants: \(error)")
                 throw ExitCode(1)
@@ -51,7 +58,7 @@ struct SyncCommand: ParsableCommand {
         }
         let failures = outcomes.filter { if case .failure = $0.result { return true } else { return false } }
         let seconds = Double(services.clock.monotonicNanoseconds() - started) / 1e9
-        printLine("summary: \(outcomes.count) tenants, \(outcomes.count - failures.count) synced, \(failures.count) failed in \(Int(seconds * 1000)) ms")
+        printLine("summary: \(outcomes.count) tenants, \(outcomes.count - failures.count) synced, \(failures.count) failed, \(skipped) skipped (token invalid) in \(Int(seconds * 1000)) ms")
         for failure in failures {
             if case .failure(let error) = failure.result { printLine("  failed \(failure.tenantID): \(error)") }
         }

@@ -70,18 +70,21 @@ enum InstagramErrorClassifier {
             if let trace = graph["fbtrace_id"]?.stringValue { details.append("fbtrace_id \(trace)") }
             let text = graph["message"]?.stringValue ?? graph["error_user_msg"]?.stringValue ?? "error without a message"
             let transient = graph["is_transient"]?.boolValue == true
-            return make(code: code, status: status, transient: transient, text: text, details: details, secrets: secrets)
+            return make(
+                code: code, subcode: graph["error_subcode"]?.intValue ?? graph["subcode"]?.intValue, status: status,
+                transient: transient, text: text, details: details, secrets: secrets)
         }
         if let errorType = json["error_type"]?.stringValue {
             let text = json["error_message"]?.stringValue ?? "error without a message"
             return make(
-                code: json["code"]?.intValue, status: status, transient: false, text: text, details: [errorType], secrets: secrets)
+                code: json["code"]?.intValue, subcode: nil, status: status, transient: false, text: text, details: [errorType],
+                secrets: secrets)
         }
         return nil
     }
 
     private static func make(
-        code: Int?, status: Int, transient: Bool, text: String, details: [String], secrets: [String]
+        code: Int?, subcode: Int?, status: Int, transient: Bool, text: String, details: [String], secrets: [String]
     ) -> UpstreamError {
         // A Graph error inside a 2xx still is an error; the status then says nothing.
         var decided = code.flatMap { kind(graphCode: $0) } ?? (status >= 400 ? kind(status: status) : .rejected)
@@ -89,7 +92,7 @@ enum InstagramErrorClassifier {
         if transient, decided != .auth, decided != .rateLimited { decided = .server }
         var message = redact(text, secrets: secrets)
         if !details.isEmpty { message += " (" + details.map { redact($0, secrets: secrets) }.joined(separator: ", ") + ")" }
-        return UpstreamError(service: service, kind: decided, status: status, message: message, code: code)
+        return UpstreamError(service: service, kind: decided, status: status, message: message, code: code, subcode: subcode)
     }
 
     /// How long Meta says the throttled business use case stays blocked:

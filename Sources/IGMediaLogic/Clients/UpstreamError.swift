@@ -25,12 +25,16 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// Service-specific error code (Graph `code`), when there is one.
     public var code: Int?
+    /// The Graph `error_subcode` (`subcode` inside debug_token's answer), when there is one.
+    public var subcode: Int?
     /// The vendor's `Retry-After`, in seconds, when it sent one.
     public var retryAfterSeconds: Int?
 
     public init(
-        service: String, kind: Kind, status: Int? = nil, message: String, code: Int? = nil, retryAfterSeconds: Int? = nil
+        service: String, kind: Kind, status: Int? = nil, message: String, code: Int? = nil, subcode: Int? = nil,
+        retryAfterSeconds: Int? = nil
     ) {
+        self.subcode = subcode
         self.service = service
         self.kind = kind
         self.status = status

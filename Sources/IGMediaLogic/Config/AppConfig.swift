@@ -44,8 +44,16 @@ public struct AppConfig: Sendable {
     public var storage: StorageBackend
     public var redisTimeoutMilliseconds: Int
     public var keyPrefix: String
-    /// Raw 32-byte AES-256 key.
+    /// Raw 32-byte AES-256 key of `ENCRYPTION_KEY` (empty when `ENCRYPTION_KEYS` is used).
     public var encryptionKey: [UInt8]
+    /// The key ring of `ENCRYPTION_KEYS`; empty when `ENCRYPTION_KEY` is used.
+    public var encryptionKeys: [SecretBox.Key] = []
+    /// `/admin/*` bearer secret; nil = the admin API answers 404.
+    public var adminSecret: String?
+    public var tokenExpiringDays: Int
+    public var authTokenGraceSeconds: Int
+    /// Base of the data-deletion status URL; nil = relative.
+    public var publicBaseURL: String?
     public var syncInternalSecret: String
     /// nil only with `REGISTRATION_OPEN=1`.
     public var registrationSecret: String?
@@ -112,8 +120,23 @@ public struct AppConfig: Sendable {
         }
 
         // Secrets.
-        let keyText = env.required(.encryptionKey)
+        tokenExpiringDays = env.integer(.tokenExpiringDays, default: 7, range: 1...59)
+        authTokenGraceSeconds = env.integer(.authTokenGraceSeconds, default: 86_400, range: 0...2_592_000)
+        adminSecret = env.raw(.adminSecret)
+        if let adminSecret, adminSecret.utf8.count < 32 {
+            env.problem("\(EnvironmentKey.adminSecret) must be at least 32 characters (or unset to turn the admin API off)")
+        }
         encryptionKey = []
+        if let ringText = env.raw(.encryptionKeys) {
+            if env.isSet(.encryptionKey) {
+                env.problem("\(EnvironmentKey.encryptionKey) and \(EnvironmentKey.encryptionKeys) are both set: list every key in \(EnvironmentKey.encryptionKeys)")
+            }
+            switch Self.keyRing(ringText) {
+            case .success(let ring): encryptionKeys = ring
+            case .failure(let problem): env.problem(problem.message)
+            }
+        }
+        let keyText = encryptionKeys.isEmpty && !env.isSet(.encryptionKeys) ? env.required(.encryptionKey) : ""
         if !keyText.isEmpty {
             if let decoded = Base64.decode(keyText), decoded.count == 32 {
                 encryptionKey = decoded
@@ -139,6 +162,7 @@ public struct AppConfig: Sendable {
         let qstashNames = [EnvironmentKey.qstashToken, .qstashCurrentSigningKey, .qstashNextSigningKey, .webhookBaseURL]
         let qstashURL = env.upstreamURL(.qstashURL, default: "https://qstash.upstash.io")
         let webhookBase = env.url(.webhookBaseURL)
+        publicBaseURL = env.url(.publicBaseURL) ?? webhookBase
         let tolerance = env.integer(.qstashClockToleranceSeconds, default: 30, range: 0...300)
         if env.group("QStash", qstashNames), let webhookBase {
             qstash = QStash(

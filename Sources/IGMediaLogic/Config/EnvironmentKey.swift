@@ -7,8 +7,14 @@
 public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConvertible {
     // Secrets.
 
-    /// Base64 of exactly 32 bytes (the AES-256-GCM key for stored credentials). Required.
+    /// Base64 of exactly 32 bytes (the AES-256-GCM key for stored credentials, a one-key ring).
+    /// Required unless `encryptionKeys` is set (not both).
     case encryptionKey = "ENCRYPTION_KEY"
+    /// Comma-separated `id:base64key` list (ids `[A-Za-z0-9_-]`, 32-byte keys): the first seals,
+    /// all open, `v1:` values included. Optional, replaces `encryptionKey`.
+    case encryptionKeys = "ENCRYPTION_KEYS"
+    /// Bearer secret of `/admin/*`, at least 32 characters. Optional, default unset (admin API off: 404).
+    case adminSecret = "ADMIN_SECRET"
     /// Shared secret of `POST /sync`, at least 16 characters. Required.
     case syncInternalSecret = "SYNC_INTERNAL_SECRET"
     /// Bearer secret `POST /register` requires, at least 16 characters. Required unless
@@ -75,6 +81,13 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     case facebookGraphURL = "FACEBOOK_GRAPH_URL"
     /// Int seconds a per-tenant sync lock lives, 5...3600. Optional, default 300.
     case syncLockTTLSeconds = "SYNC_LOCK_TTL_SECONDS"
+    /// Int days before expiry a token that cannot be refreshed counts as `expiring`, 1...59. Optional, default 7.
+    case tokenExpiringDays = "TOKEN_EXPIRING_DAYS"
+    /// Int seconds a rotated-away auth token keeps working, 0...2592000. Optional, default 86400.
+    case authTokenGraceSeconds = "AUTH_TOKEN_GRACE_SECONDS"
+    /// http(s) public base URL of this service, for the data-deletion status `url`. Optional,
+    /// default `webhookBaseURL` (unset: a relative path).
+    case publicBaseURL = "PUBLIC_BASE_URL"
 
     // QStash: the token, both signing keys and the webhook base URL, all or none.
 

@@ -5,7 +5,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case invalidKeyLength(Int)
     /// The stored value does not start with a `v<digits>:` version prefix.
     case unrecognizedFormat
-    /// The stored value has a version prefix other than `v1:`.
+    /// The stored value has a version prefix other than `v1:` and `v2:`.
     case unsupportedVersion
     /// The part after the prefix is not valid base64.
     case invalidBase64
@@ -15,6 +15,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case authenticationFailed
     /// Decryption succeeded but the plaintext is not UTF-8.
     case invalidUTF8
+    /// A `v2:` value names a key id that is not in the ring.
+    case unknownKey
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
         case .truncated: "sealed value is too short"
         case .authenticationFailed: "sealed value failed authentication (wrong key, tenant or field, or tampered)"
         case .invalidUTF8: "sealed value does not decrypt to UTF-8 text"
+        case .unknownKey: "sealed value names a key that is not configured"
         }
     }
 }

@@ -4,6 +4,9 @@
 public enum ErrorCode: String, Sendable, CaseIterable {
     case validationFailed = "VALIDATION_FAILED"
     case unauthorized = "UNAUTHORIZED"
+    /// Authenticated, but with a credential that may not do this (the auth token on a
+    /// management endpoint, a disallowed origin).
+    case forbidden = "FORBIDDEN"
     case notFound = "NOT_FOUND"
     case methodNotAllowed = "METHOD_NOT_ALLOWED"
     case payloadTooLarge = "PAYLOAD_TOO_LARGE"
@@ -19,6 +22,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .validationFailed: return .badRequest
         case .unauthorized: return .unauthorized
+        case .forbidden: return .forbidden
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
         case .payloadTooLarge: return .payloadTooLarge

@@ -10,6 +10,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable {
     public static let notModified = HTTPStatus(304)
     public static let badRequest = HTTPStatus(400)
     public static let unauthorized = HTTPStatus(401)
+    public static let forbidden = HTTPStatus(403)
     public static let notFound = HTTPStatus(404)
     public static let methodNotAllowed = HTTPStatus(405)
     public static let payloadTooLarge = HTTPStatus(413)
@@ -30,6 +31,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable {
         case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
+        case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
         case 409: return "Conflict"

@@ -8,11 +8,14 @@ public struct RegisterHandler: RequestHandler {
     let logger: Logger
     /// Syncs a tenant registered with an access token right away, for a real photosCount.
     let syncEngine: SyncEngine?
+    /// Asked once for a Facebook Login token's expiry (`debug_token`).
+    let instagram: (any InstagramAPI)?
 
     public init(
         repository: TenantRepository, registrationSecret: String?, clock: any Clock = SystemClock(), logger: Logger,
-        syncEngine: SyncEngine? = nil
+        syncEngine: SyncEngine? = nil, instagram: (any InstagramAPI)? = nil
     ) {
+        self.instagram = instagram
         self.repository = repository
         self.registrationSecret = registrationSecret
         self.clock = clock
@@ -28,11 +31,14 @@ public struct RegisterHandler: RequestHandler {
         }
         let body = try RegisterRequest.decode(request)
         let now = ISO8601.format(clock.now())
-        let tenant = Tenant(
+        var tenant = Tenant(
             id: UUIDv4.make(), name: body.name, authToken: UUIDv4.make(), apiType: body.apiType,
             instagramAccountID: body.instagramAccountID, instagramAccountSecret: body.instagramAccountSecret,
             instagramAccessToken: body.instagramAccessToken, instagramAppID: body.instagramAppID,
             tokenUpdate: body.instagramAccessToken == nil ? nil : now, createdAt: now)
+        let managementToken = ManagementToken.make()
+        tenant.managementTokenHash = ManagementToken.hash(managementToken)
+        tenant.health.tokenExpiresAt = tokenExpiry(tenant)
         try repository.create(tenant)
         logger.info("tenant registered", metadata: ["tenant": "\(tenant.id)", "request": "\(request.requestID)"])
         var photosCount = 0
@@ -47,10 +53,29 @@ public struct RegisterHandler: RequestHandler {
         }
         var data: [(String, JSONValue)] = [
             ("authToken", .string(tenant.authToken)),
+            ("managementToken", .string(managementToken)),
             ("photosCount", .int(photosCount)),
             ("tenantId", .string(tenant.id)),
         ]
         if let note { data.append(("note", .string(note))) }
         return Envelope.success(.object(data), status: .created)
+    }
+
+    /// A Facebook Login token's expiry from `debug_token` (one call); Instagram Login tokens are
+    /// recorded as unknown until their first refresh says. A failed check is not fatal here: the
+    /// first sync classifies the token.
+    private func tokenExpiry(_ tenant: Tenant) -> Double? {
+        guard let instagram, let token = tenant.instagramAccessToken, tenant.apiType == .facebookLogin,
+            tenant.instagramAppID != nil
+        else { return nil }
+        do {
+            return try instagram.inspectToken(
+                apiType: tenant.apiType, accessToken: token, appID: tenant.instagramAppID,
+                appSecret: tenant.instagramAccountSecret
+            ).expiresAt
+        } catch {
+            logger.warning("token check at registration failed", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 }

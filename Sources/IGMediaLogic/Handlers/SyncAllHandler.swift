@@ -1,4 +1,6 @@
-/// `POST /sync` `{"secret":"…"}`: syncs every tenant. With QStash configured it publishes one
+import Logging
+
+/// `POST /sync` `{"secret":"…"}`: syncs every tenant whose token is not invalid. With QStash configured it publishes one
 /// message per tenant to `{WEBHOOK_BASE_URL}/sync/process/{tenantId}`; without it, it runs the
 /// sync directly with bounded parallelism and reports per-tenant results.
 public struct SyncAllHandler: RequestHandler {
@@ -19,11 +21,13 @@ public struct SyncAllHandler: RequestHandler {
     let secret: String
     let parallelism: Int
     let clock: any Clock
+    let logger: Logger?
 
     public init(
         repository: TenantRepository, runner: SyncRunner, publisher: Publisher?, secret: String, parallelism: Int = 4,
-        clock: any Clock = SystemClock()
+        clock: any Clock = SystemClock(), logger: Logger? = nil
     ) {
+        self.logger = logger
         self.repository = repository
         self.runner = runner
         self.publisher = publisher
@@ -40,7 +44,13 @@ public struct SyncAllHandler: RequestHandler {
 
     public func handle(_ request: Request) throws -> Response {
         try checkSecret(request)
-        let tenantIDs = try repository.allTenantIDs()
+        let everyTenant = try repository.allTenantIDs()
+        // A tenant whose token is dead is neither queued nor synced until it gets a new one.
+        let unsyncable = try repository.unsyncableTenantIDs(now: clock.now())
+        let tenantIDs = unsyncable.isEmpty ? everyTenant : everyTenant.filter { !unsyncable.contains($0) }
+        if tenantIDs.count < everyTenant.count {
+            logger?.info("tenants with an invalid token skipped", metadata: ["count": "\(everyTenant.count - tenantIDs.count)"])
+        }
         var queued: [JSONValue] = []
         var errors: [JSONValue] = []
         var results: [JSONValue] = []

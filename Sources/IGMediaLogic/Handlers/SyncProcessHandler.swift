@@ -59,11 +59,20 @@ public struct SyncProcessHandler: RequestHandler {
 
         // At-least-once delivery: claim the message id; "done" means already processed. The key
         // holds the tenant of the signed URL, so a replay cannot mark another tenant's message.
-        let messageID = request.headers["Upstash-Message-Id"].flatMap { id -> String? in
+        let rawMessageID = request.headers["Upstash-Message-Id"].flatMap { id -> String? in
             id.isEmpty || id.utf8.count > Self.maximumIDLength ? nil : String(id)
-        }.map { keys.qstashSeen(tenantID: tenantID, messageID: $0) }
-        if let messageID {
-            let claim = try store.run(RedisCommand("SET", RedisArgument(messageID), "processing", "NX", "GET", "EX", 900))
+        }
+        let messageID = rawMessageID.map { keys.qstashSeen(tenantID: tenantID, messageID: $0) }
+        if let messageID, let rawMessageID {
+            // The per-tenant index lets a tenant's deletion find its records without a SCAN.
+            let index = RedisArgument(keys.qstashSeenIndex(tenantID))
+            let replies = try store.pipeline([
+                RedisCommand("SET", RedisArgument(messageID), "processing", "NX", "GET", "EX", 900),
+                RedisCommand("SADD", index, RedisArgument(rawMessageID)),
+                RedisCommand("EXPIRE", index, 86_400),
+            ])
+            let claim = replies[0]
+            if case .error(let message) = claim { throw StoreError.commandFailed(String(message.prefix(80))) }
             switch claim.stringValue {
             case "done"?:
                 return Self.duplicate

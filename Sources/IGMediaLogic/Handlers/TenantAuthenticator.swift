@@ -14,11 +14,34 @@ public struct TenantAuthenticator: Sendable {
             throw HTTPError.unauthorized()
         }
         if let cached = cache?.tenantID(for: token) { return cached }
-        guard let tenantID = try repository.tenantID(forAuthToken: token) else {
-            throw HTTPError.unauthorized()
+        guard let cache, cache.isEnabled else {
+            guard let tenantID = try repository.tenantID(forAuthToken: token) else { throw HTTPError.unauthorized() }
+            return tenantID
         }
-        cache?.store(tenantID, for: token)
-        return tenantID
+        guard let found = try repository.authTokenLookup(token) else { throw HTTPError.unauthorized() }
+        cache.store(found.tenantID, for: token, remainingMilliseconds: found.remainingMilliseconds)
+        return found.tenantID
+    }
+
+    /// The tenant id of a management token. The auth token of a tenant gets 403 (it is public,
+    /// in every embed); anything else 401.
+    public func managementTenantID(for request: Request) throws -> String {
+        guard let token = request.bearerToken, Self.isWellFormed(token) else { throw HTTPError.unauthorized() }
+        if let tenantID = try repository.tenantID(forManagementToken: token) { return tenantID }
+        if try repository.tenantID(forAuthToken: token) != nil {
+            throw HTTPError(.forbidden, "This needs the tenant's management token; the auth token can only read the feed")
+        }
+        throw HTTPError.unauthorized()
+    }
+
+    /// The tenant of either credential (for reads such as GET /tenant).
+    public func anyTenantID(for request: Request) throws -> String {
+        if let token = request.bearerToken, token.hasPrefix(ManagementToken.prefix), Self.isWellFormed(token),
+            let tenantID = try repository.tenantID(forManagementToken: token)
+        {
+            return tenantID
+        }
+        return try tenantID(for: request)
     }
 
     /// Auth tokens are UUIDs; anything outside a conservative alphabet never reaches the store.

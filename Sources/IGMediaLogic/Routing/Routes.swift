@@ -10,6 +10,15 @@ public enum Routes {
         public var refreshToken: (any RequestHandler)?
         public var syncAll: (any RequestHandler)?
         public var syncProcess: (any RequestHandler)?
+        public var tenant: (any RequestHandler)?
+        public var replaceToken: (any RequestHandler)?
+        public var rotateAuthToken: (any RequestHandler)?
+        public var rotateManagementToken: (any RequestHandler)?
+        public var deleteTenant: (any RequestHandler)?
+        public var admin: AdminAPI?
+        public var metaDeauthorize: (any RequestHandler)?
+        public var metaDataDeletion: (any RequestHandler)?
+        public var dataDeletionStatus: (any RequestHandler)?
 
         public init() {}
     }
@@ -18,6 +27,8 @@ public enum Routes {
     /// and an unauthenticated body should cost no more than that to parse. nginx's
     /// `client_max_body_size` on those locations is the same.
     public static let syncBodyLimit = 4096
+    /// Meta's callbacks carry one `signed_request` (a few hundred bytes); token bodies one token.
+    public static let smallBodyLimit = 8192
 
     /// Outbound routes call Instagram, Cloudinary or QStash while the client waits (see `Lane`);
     /// /register does when it is given a token (its first sync).
@@ -32,6 +43,29 @@ public enum Routes {
         if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken, lane: .outbound)) }
         if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
         if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
+        if let tenant = handlers.tenant { routes.append(Route("GET", "/tenant", tenant)) }
+        if let handler = handlers.replaceToken {
+            routes.append(Route("PUT", "/tenant/instagram-token", handler, lane: .outbound, maxBodyBytes: smallBodyLimit))
+        }
+        if let handler = handlers.rotateAuthToken { routes.append(Route("POST", "/tenant/rotate-auth-token", handler)) }
+        if let handler = handlers.rotateManagementToken { routes.append(Route("POST", "/tenant/rotate-management-token", handler)) }
+        if let handler = handlers.deleteTenant { routes.append(Route("DELETE", "/tenant", handler, lane: .outbound)) }
+        if let admin = handlers.admin {
+            routes += [
+                Route("GET", "/admin/tenants", admin.list),
+                Route("GET", "/admin/tenants/:id", admin.show),
+                Route("DELETE", "/admin/tenants/:id", admin.delete, lane: .outbound),
+                Route("POST", "/admin/tenants/:id/sync", admin.sync, lane: .outbound),
+                Route("POST", "/admin/tenants/:id/management-token", admin.issueManagementToken),
+            ]
+        }
+        if let handler = handlers.metaDeauthorize {
+            routes.append(Route("POST", "/meta/deauthorize", handler, lane: .outbound, maxBodyBytes: smallBodyLimit))
+        }
+        if let handler = handlers.metaDataDeletion {
+            routes.append(Route("POST", "/meta/data-deletion", handler, lane: .outbound, maxBodyBytes: smallBodyLimit))
+        }
+        if let handler = handlers.dataDeletionStatus { routes.append(Route("GET", "/meta/data-deletion/:code", handler)) }
         return routes
     }
 }

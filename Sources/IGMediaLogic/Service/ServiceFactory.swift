@@ -34,9 +34,9 @@ public enum ServiceFactory {
         }
         let secrets: SecretBox
         do {
-            secrets = try SecretBox(key: config.encryptionKey)
+            secrets = config.encryptionKeys.isEmpty ? try SecretBox(key: config.encryptionKey) : try SecretBox(keys: config.encryptionKeys)
         } catch {
-            throw StartupError(description: "\(EnvironmentKey.encryptionKey) is unusable: \(error)")
+            throw StartupError(description: "the encryption key is unusable: \(error)")
         }
         let keys = KeySpace(prefix: config.keyPrefix)
         let repository = TenantRepository(store: store, keys: keys, secrets: secrets)
@@ -65,12 +65,16 @@ public enum ServiceFactory {
         let config = services.config
         let feedCache = FeedCache(ttlMilliseconds: config.feedCacheMilliseconds, clock: services.clock)
         let engine = makeSyncEngine(services: services, logger: logger, feedCache: feedCache)
-        let authenticator = TenantAuthenticator(
-            repository: services.repository, cache: AuthTokenCache(ttlSeconds: config.authCacheTTLSeconds, clock: services.clock))
+        let authCache = AuthTokenCache(ttlSeconds: config.authCacheTTLSeconds, clock: services.clock)
+        let authenticator = TenantAuthenticator(repository: services.repository, cache: authCache)
         var handlers = Routes.Handlers()
         handlers.register = RegisterHandler(
             repository: services.repository, registrationSecret: config.registrationSecret, clock: services.clock,
-            logger: logger, syncEngine: engine)
+            logger: logger, syncEngine: engine, instagram: services.instagram)
+        let deletion = TenantDeletion(
+            repository: services.repository, mirror: services.mirror, clock: services.clock, logger: logger, authCache: authCache,
+            feedCache: feedCache)
+        addLifecycle(to: &handlers, services: services, authenticator: authenticator, engine: engine, deletion: deletion, logger: logger)
         handlers.photos = PhotosHandler(
             authenticator: authenticator, repository: services.repository, cacheControl: config.photosCacheControl,
             microcacheSeconds: config.photosMicrocacheSeconds,
@@ -85,7 +89,7 @@ public enum ServiceFactory {
         }
         handlers.syncAll = SyncAllHandler(
             repository: services.repository, runner: SyncRunner(engine: engine, logger: logger), publisher: publisher,
-            secret: config.syncInternalSecret, clock: services.clock)
+            secret: config.syncInternalSecret, clock: services.clock, logger: logger)
         if let qstash = config.qstash {
             handlers.syncProcess = SyncProcessHandler(
                 verifier: QStashSignatureVerifier(
@@ -95,5 +99,34 @@ public enum ServiceFactory {
                 clock: services.clock, logger: logger)
         }
         return Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
+    }
+
+    /// The tenant, admin and Meta callback routes (issue: tenant lifecycle).
+    static func addLifecycle(
+        to handlers: inout Routes.Handlers, services: Services, authenticator: TenantAuthenticator, engine: SyncEngine,
+        deletion: TenantDeletion, logger: Logger
+    ) {
+        let config = services.config
+        let endpoints = TenantEndpoints(
+            authenticator: authenticator, repository: services.repository, clock: services.clock,
+            expiringDays: config.tokenExpiringDays)
+        handlers.tenant = GetTenantHandler(endpoints: endpoints)
+        handlers.replaceToken = ReplaceTokenHandler(endpoints: endpoints, instagram: services.instagram, engine: engine, logger: logger)
+        handlers.rotateAuthToken = RotateAuthTokenHandler(
+            endpoints: endpoints, graceSeconds: config.authTokenGraceSeconds, cache: authenticator.cache, logger: logger)
+        handlers.rotateManagementToken = RotateManagementTokenHandler(endpoints: endpoints, logger: logger)
+        handlers.deleteTenant = DeleteTenantHandler(endpoints: endpoints, deletion: deletion)
+        if let secret = config.adminSecret {
+            handlers.admin = AdminAPI(
+                secret: secret, repository: services.repository, deletion: deletion, engine: engine, clock: services.clock,
+                expiringDays: config.tokenExpiringDays, logger: logger)
+        }
+        for kind in [MetaCallbackHandler.Kind.deauthorize, .dataDeletion] {
+            let handler = MetaCallbackHandler(
+                kind: kind, repository: services.repository, deletion: deletion, clock: services.clock, logger: logger,
+                publicBaseURL: config.publicBaseURL)
+            if kind == .deauthorize { handlers.metaDeauthorize = handler } else { handlers.metaDataDeletion = handler }
+        }
+        handlers.dataDeletionStatus = DataDeletionStatusHandler(store: services.store, keys: services.keys)
     }
 }

@@ -35,4 +35,27 @@ public struct KeySpace: Sendable {
     /// The signed `jti` of a delivery already accepted, kept until the token expires: a captured
     /// delivery replayed within its lifetime is answered as a duplicate.
     public func qstashToken(_ tokenID: String) -> RedisKey { RedisKey("\(prefix)qstash:jti:\(tokenID)") }
+
+    /// String: SHA-256 (hex) of a management token → tenant id.
+    public func managementToken(hash: String) -> RedisKey { RedisKey("\(prefix)mgmt_token:\(hash)") }
+    /// Set of tenants whose token Instagram declared dead: skipped by every sync until a new token.
+    public var invalidTenants: RedisKey { RedisKey("\(prefix)tenants:invalid") }
+    /// Sorted set: tenant → its token's expiry (unix seconds), for expiring/expired lookups by range.
+    public var tokenExpiry: RedisKey { RedisKey("\(prefix)tenants:token_expiry") }
+    /// Sorted set: tenant → its last successful sync (unix seconds).
+    public var lastSuccess: RedisKey { RedisKey("\(prefix)tenants:last_success") }
+    /// Sorted set: tenant → its last failed sync (unix seconds), removed by a success.
+    public var failingTenants: RedisKey { RedisKey("\(prefix)tenants:failing") }
+    /// Set of tenants registered without an Instagram token (state `missing`).
+    public var tenantsWithoutToken: RedisKey { RedisKey("\(prefix)tenants:no_token") }
+    /// Set of tenants whose deletion started and has not finished (a repeat or the timer finishes it).
+    public var deletingTenants: RedisKey { RedisKey("\(prefix)tenants:deleting") }
+    /// Set of the message ids recorded under `qstashSeen` for one tenant, so a delete finds them.
+    public func qstashSeenIndex(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)qstash:seen-index:\(tenantID)") }
+    /// Set of tenant ids whose Instagram account has this blind index (a keyed HMAC of the id).
+    public func accountIndex(_ blindIndex: String) -> RedisKey { RedisKey("\(prefix)meta:account:\(blindIndex)") }
+    /// Hash: the status of one Meta data-deletion request.
+    public func dataDeletion(_ code: String) -> RedisKey { RedisKey("\(prefix)meta:deletion:\(code)") }
+    /// String: a Meta callback already handled (`user_id` + `issued_at`), kept for a day.
+    public func metaCallbackSeen(_ digest: String) -> RedisKey { RedisKey("\(prefix)meta:seen:\(digest)") }
 }

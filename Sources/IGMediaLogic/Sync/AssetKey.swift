@@ -12,8 +12,12 @@ public struct AssetKey: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// The asset of one post or carousel child of a tenant.
     public init(kind: AssetKind, tenantID: String, mediaID: String) {
-        self.init(kind: kind, publicID: "instagram-media/\(tenantID)/\(mediaID)")
+        self.init(kind: kind, publicID: Self.folder(tenantID: tenantID) + mediaID)
     }
+
+    /// The CDN folder holding every asset of a tenant, `/`-terminated (a prefix match on it
+    /// never reaches another tenant's folder).
+    public static func folder(tenantID: String) -> String { "instagram-media/\(tenantID)/" }
 
     /// Parses a stored field; nil for anything this service never wrote.
     public init?(stored: String) {

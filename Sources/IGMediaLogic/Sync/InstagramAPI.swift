@@ -15,4 +15,9 @@ public protocol InstagramAPI: Sendable {
     /// The raw JSON text of a first small page of `me/media` (INSTAGRAM_LOGIN), for obtain-token's
     /// `testData`.
     func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String
+
+    /// One call that checks a token: FACEBOOK_LOGIN with an app id asks `debug_token` (which also
+    /// gives the expiry), otherwise `me` is read. A dead token throws its Graph error (auth,
+    /// code 190 with its subcode).
+    func inspectToken(apiType: APIType, accessToken: String, appID: String?, appSecret: String) throws(UpstreamError) -> TokenInspection
 }

@@ -12,3 +12,16 @@ public struct InstagramToken: Sendable, Equatable {
         self.userID = userID
     }
 }
+
+/// What Instagram says about a token it accepts.
+public struct TokenInspection: Sendable, Equatable {
+    /// Unix seconds; nil when Instagram does not say or the token never expires.
+    public var expiresAt: Double?
+    /// The account or user the token belongs to, when the answer names it.
+    public var userID: String?
+
+    public init(expiresAt: Double? = nil, userID: String? = nil) {
+        self.expiresAt = expiresAt
+        self.userID = userID
+    }
+}

@@ -35,6 +35,11 @@ public protocol MediaMirror: Sendable {
     func upload(_ uploads: [MirrorUpload]) -> [Result<MirroredAsset, UpstreamError>]
     /// Destroys assets by public id; `not found` counts as success.
     func destroy(_ assets: [(publicID: String, resourceType: String)]) -> [Result<Void, UpstreamError>]
-    /// Deletes every asset carrying `tag` (all resource types), following `next_cursor`.
-    func deleteByTag(_ tag: String) throws(UpstreamError)
+    /// Deletes every asset carrying `tag` (all resource types), following `next_cursor`; how many.
+    @discardableResult
+    func deleteByTag(_ tag: String) throws(UpstreamError) -> Int
+    /// Deletes every asset whose public id starts with `prefix` (a folder ending in `/`, all
+    /// resource types), following `next_cursor`; how many.
+    @discardableResult
+    func deleteByPrefix(_ prefix: String) throws(UpstreamError) -> Int
 }

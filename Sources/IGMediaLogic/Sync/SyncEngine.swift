@@ -70,9 +70,14 @@ public struct SyncEngine: Sendable {
         } catch {
             throw .tenantUnreadable("\(error)")
         }
+        guard tenant.deletingSince == nil else { throw .tenantNotFound }
         guard let currentToken = tenant.instagramAccessToken else {
-            recordError(tenantID, SyncError.noAccessToken.description)
+            recordError(tenantID, SyncError.noAccessToken.description, .noAccessToken)
             throw .noAccessToken
+        }
+        // A dead token is never sent to Instagram again: only a new token revives the tenant.
+        if tenant.health.state(now: clock.now(), hasToken: true, apiType: tenant.apiType, expiringDays: 1) == .invalid {
+            throw .tokenInvalid(tenant.health.invalidReason ?? .tokenExpired)
         }
 
         let refreshResult = refreshIfDue(&tenant, token: currentToken)
@@ -83,7 +88,7 @@ public struct SyncEngine: Sendable {
             media = try instagram.fetchMedia(
                 apiType: tenant.apiType, accountID: tenant.instagramAccountID, accessToken: token, limit: mediaLimit)
         } catch {
-            recordError(tenantID, error.description)
+            recordError(tenantID, error.description, HealthErrorCode.classify(error))
             throw .fetchFailed(error)
         }
 
@@ -125,7 +130,8 @@ public struct SyncEngine: Sendable {
         do {
             try repository.commitSync(
                 tenantID: tenantID, feedJSON: bytes, etag: FeedBuilder.etag(bytes), ttlSeconds: photosTTLSeconds,
-                addedAssets: added, removedAssets: removed, syncedAt: ISO8601.format(clock.now()))
+                addedAssets: added, removedAssets: removed, syncedAt: ISO8601.format(clock.now()),
+                photosCount: feed.arrayValue?.count ?? 0)
         } catch {
             throw .storeFailed(error)
         }
@@ -135,7 +141,7 @@ public struct SyncEngine: Sendable {
             kept: plan.kept.count, failed: failed, refreshTokenResult: refreshResult, durationMilliseconds: 0)
     }
 
-    /// Refreshes the token when it is older than the policy allows; a failed refresh is reported
+    /// Refreshes the token when it is older than the policy allows; a failed refresh is recorded
     /// and the sync goes on with the current token.
     private func refreshIfDue(_ tenant: inout Tenant, token: String) -> RefreshOutcome {
         let now = clock.now()
@@ -145,19 +151,31 @@ public struct SyncEngine: Sendable {
         do {
             let refreshed = try instagram.refreshToken(
                 apiType: tenant.apiType, accessToken: token, appID: tenant.instagramAppID, appSecret: tenant.instagramAccountSecret)
-            try repository.updateAccessToken(tenantID: tenant.id, token: refreshed.accessToken, at: ISO8601.format(now))
+            try repository.updateAccessToken(
+                tenantID: tenant.id, token: refreshed.accessToken, at: ISO8601.format(now),
+                expiresAt: refreshed.expiresIn.map { now + Double($0) })
             tenant.instagramAccessToken = refreshed.accessToken
             tenant.tokenUpdate = ISO8601.format(now)
             return .refreshed
+        } catch let error as UpstreamError {
+            // Even a 190 here is not the last word: the media call right after uses the same
+            // token, and its answer decides whether the token is dead.
+            logger.warning("token refresh failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+            do {
+                try repository.recordRefreshFailure(tenantID: tenant.id, at: ISO8601.format(now))
+            } catch {
+                logger.warning("could not record the refresh failure", metadata: ["tenant": "\(tenant.id)"])
+            }
+            return .failed("\(error)")
         } catch {
             logger.warning("token refresh failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
             return .failed("\(error)")
         }
     }
 
-    private func recordError(_ tenantID: String, _ message: String) {
+    private func recordError(_ tenantID: String, _ message: String, _ code: HealthErrorCode) {
         do {
-            try repository.recordSyncError(tenantID: tenantID, message: message, at: ISO8601.format(clock.now()))
+            try repository.recordSyncError(tenantID: tenantID, message: message, code: code, at: ISO8601.format(clock.now()))
         } catch {
             logger.warning("could not record the sync error", metadata: ["tenant": "\(tenantID)"])
         }

@@ -27,6 +27,8 @@ public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
     case fetchFailed(UpstreamError)
     case storeFailed(StoreError)
     case tenantUnreadable(String)
+    /// The token is dead (recorded by an earlier call, or expired): not sent to Instagram again.
+    case tokenInvalid(HealthErrorCode)
 
     public var description: String {
         switch self {
@@ -36,6 +38,8 @@ public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case .fetchFailed(let error): return "fetching media failed: \(error)"
         case .storeFailed(let error): return error.description
         case .tenantUnreadable(let why): return why
+        case .tokenInvalid(let code):
+            return "the tenant's Instagram token is invalid (\(code.rawValue)): it is not synced until it gets a new token (PUT /tenant/instagram-token)"
         }
     }
 
@@ -44,7 +48,7 @@ public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .locked, .storeFailed: return true
         case .fetchFailed(let error): return error.isTransient
-        case .tenantNotFound, .noAccessToken, .tenantUnreadable: return false
+        case .tenantNotFound, .noAccessToken, .tenantUnreadable, .tokenInvalid: return false
         }
     }
 }

@@ -34,9 +34,14 @@ public final class AuthTokenCache: Sendable {
         }
     }
 
-    public func store(_ tenantID: String, for token: String) {
+    /// Caches for the TTL, or for `remainingMilliseconds` when that is shorter: a rotated-away
+    /// token in its grace period is never accepted past the grace, not even from the cache.
+    public func store(_ tenantID: String, for token: String, remainingMilliseconds: Int? = nil) {
         guard isEnabled else { return }
-        let expires = clock.monotonicNanoseconds() + ttlNanoseconds
+        var ttl = ttlNanoseconds
+        if let remaining = remainingMilliseconds { ttl = min(ttl, UInt64(max(0, remaining)) * 1_000_000) }
+        guard ttl > 0 else { return }
+        let expires = clock.monotonicNanoseconds() + ttl
         entries.write { map in
             if map.count >= capacity {
                 // Full: drop expired entries, and everything if that is not enough (bounded memory).

@@ -19,6 +19,13 @@ public struct Tenant: Sendable, CustomStringConvertible {
     public var tokenUpdate: String?
     public var createdAt: String?
     public var lastError: String?
+    public var health = TokenHealth()
+    /// SHA-256 (hex) of the management token; the token itself is never stored.
+    public var managementTokenHash: String?
+    /// The auth token replaced by the last rotation, still accepted for the grace period.
+    public var previousAuthToken: String?
+    /// Set when a deletion started; the tenant is then neither served nor synced.
+    public var deletingSince: String?
 
     public init(
         id: String, name: String, authToken: String, apiType: APIType, instagramAccountID: String,
@@ -55,4 +62,19 @@ enum TenantField {
     static let appID = "instagramAppId"
     static let createdAt = "created_at"
     static let lastError = "last_error"
+    static let tokenExpiresAt = "token_expires_at"
+    static let lastSyncOutcome = "last_sync_outcome"
+    static let lastErrorCode = "last_error_code"
+    static let lastErrorAt = "last_error_at"
+    static let consecutiveFailures = "consecutive_failures"
+    static let tokenInvalid = "token_invalid"
+    static let refreshFailedAt = "token_refresh_failed_at"
+    static let managementTokenHash = "management_token_hash"
+    static let previousAuthToken = "previous_auth_token"
+    static let deletingSince = "deleting_since"
+    static let blindIndex = "instagram_account_index"
+    static let photosCount = "photos_count"
+
+    /// The health fields a new token resets.
+    static let healthFields = [lastErrorCode, lastErrorAt, consecutiveFailures, tokenInvalid, refreshFailedAt, lastError]
 }

@@ -15,13 +15,20 @@ extension TenantRepository {
     /// readers never see a partial list), its ETag, the asset map and `last_sync`.
     public func commitSync(
         tenantID: String, feedJSON: [UInt8], etag: String, ttlSeconds: Int, addedAssets: [AssetKey: String],
-        removedAssets: [AssetKey], syncedAt: String
+        removedAssets: [AssetKey], syncedAt: String, photosCount: Int = 0
     ) throws(StoreError) {
         var commands = [
             RedisCommand("SET", RedisArgument(keys.photos(tenantID)), RedisArgument(feedJSON), "EX", RedisArgument(ttlSeconds)),
             RedisCommand("SET", RedisArgument(keys.photosETag(tenantID)), RedisArgument(etag), "EX", RedisArgument(ttlSeconds)),
-            RedisCommand("HSET", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.lastSync), RedisArgument(syncedAt)),
-            RedisCommand("HDEL", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.lastError)),
+            RedisCommand(
+                "HSET", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.lastSync), RedisArgument(syncedAt),
+                RedisArgument(TenantField.lastSyncOutcome), "ok", RedisArgument(TenantField.consecutiveFailures), "0",
+                RedisArgument(TenantField.photosCount), RedisArgument(photosCount)),
+            RedisCommand(
+                "HDEL", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.lastError),
+                RedisArgument(TenantField.lastErrorCode), RedisArgument(TenantField.lastErrorAt)),
+            RedisCommand("ZADD", RedisArgument(keys.lastSuccess), RedisArgument(unixSeconds(syncedAt)), RedisArgument(tenantID)),
+            RedisCommand("ZREM", RedisArgument(keys.failingTenants), RedisArgument(tenantID)),
         ]
         if !addedAssets.isEmpty {
             var arguments = [RedisArgument(keys.mirroredAssets(tenantID))]
@@ -36,22 +43,83 @@ extension TenantRepository {
         try checked(store.transaction(commands))
     }
 
-    /// Stores a refreshed Instagram token (sealed) and when it was refreshed.
-    public func updateAccessToken(tenantID: String, token: String, at timestamp: String) throws(StoreError) {
-        _ = try store.run(RedisCommand(
-            "HSET", RedisArgument(keys.tenant(tenantID)),
+    /// Stores a refreshed Instagram token (sealed), when it was refreshed and, when Instagram said,
+    /// when it expires; a successful refresh clears a recorded refresh failure.
+    public func updateAccessToken(
+        tenantID: String, token: String, at timestamp: String, expiresAt: Double? = nil
+    ) throws(StoreError) {
+        let tenant = RedisArgument(keys.tenant(tenantID))
+        var fields = [
             RedisArgument(TenantField.accessToken), RedisArgument(seal(token, tenantID, TenantField.accessToken)),
-            RedisArgument(TenantField.tokenUpdate), RedisArgument(timestamp)))
+            RedisArgument(TenantField.tokenUpdate), RedisArgument(timestamp),
+        ]
+        var commands: [RedisCommand] = []
+        if let expiresAt {
+            fields += [RedisArgument(TenantField.tokenExpiresAt), RedisArgument(Int(expiresAt))]
+            commands.append(RedisCommand("ZADD", RedisArgument(keys.tokenExpiry), RedisArgument(Int(expiresAt)), RedisArgument(tenantID)))
+        }
+        commands.insert(RedisCommand("HSET", [tenant] + fields), at: 0)
+        commands.append(RedisCommand("HDEL", tenant, RedisArgument(TenantField.refreshFailedAt)))
+        try checked(store.transaction(commands))
     }
 
-    /// Records why the last sync failed (already redacted), leaving the feed as it was.
-    public func recordSyncError(tenantID: String, message: String, at timestamp: String) throws(StoreError) {
+    /// Records that a token refresh failed (the token may still work until it expires).
+    public func recordRefreshFailure(tenantID: String, at timestamp: String) throws(StoreError) {
         _ = try store.run(RedisCommand(
-            "HSET", RedisArgument(keys.tenant(tenantID)),
-            RedisArgument(TenantField.lastError), RedisArgument("\(timestamp) \(message.prefix(300))")))
+            "HSET", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.refreshFailedAt), RedisArgument(timestamp)))
     }
 
-    private func checked(_ results: [RedisValue]) throws(StoreError) {
+    /// Records why the last sync failed (already redacted), leaving the feed as it was: the
+    /// message, our stable code, when, one more consecutive failure and, for a dead token, the
+    /// mark that stops every further sync until a new token is given.
+    public func recordSyncError(
+        tenantID: String, message: String, code: HealthErrorCode = .upstreamRejected, at timestamp: String
+    ) throws(StoreError) {
+        let tenant = RedisArgument(keys.tenant(tenantID))
+        var fields = [
+            RedisArgument(TenantField.lastError), RedisArgument("\(timestamp) \(message.prefix(300))"),
+            RedisArgument(TenantField.lastErrorCode), RedisArgument(code.rawValue),
+            RedisArgument(TenantField.lastErrorAt), RedisArgument(timestamp),
+            RedisArgument(TenantField.lastSyncOutcome), "failed",
+        ]
+        if code.invalidatesToken { fields += [RedisArgument(TenantField.tokenInvalid), RedisArgument(code.rawValue)] }
+        var commands = [RedisCommand("HSET", [tenant] + fields)]
+        commands.append(RedisCommand("HINCRBY", tenant, RedisArgument(TenantField.consecutiveFailures), 1))
+        commands.append(RedisCommand("ZADD", RedisArgument(keys.failingTenants), RedisArgument(unixSeconds(timestamp)), RedisArgument(tenantID)))
+        if code.invalidatesToken { commands.append(RedisCommand("SADD", RedisArgument(keys.invalidTenants), RedisArgument(tenantID))) }
+        try checked(store.transaction(commands))
+    }
+
+    /// Marks the tenant's token dead without a sync (Meta's deauthorize callback).
+    public func markTokenInvalid(tenantID: String, code: HealthErrorCode, at timestamp: String) throws(StoreError) {
+        try recordSyncError(tenantID: tenantID, message: "token revoked by the user (deauthorized)", code: code, at: timestamp)
+    }
+
+    /// Tenant ids Instagram declared dead, or whose token expired by `now`: not synced.
+    public func unsyncableTenantIDs(now: Double) throws(StoreError) -> Set<String> {
+        let replies = try store.pipeline([
+            RedisCommand("SMEMBERS", RedisArgument(keys.invalidTenants)),
+            RedisCommand("ZRANGEBYSCORE", RedisArgument(keys.tokenExpiry), "-inf", RedisArgument(Int(now))),
+        ])
+        var ids = Set<String>()
+        for reply in replies {
+            if case .error(let message) = reply { throw .commandFailed(String(message.prefix(80))) }
+            for member in reply.arrayValue ?? [] { if let id = member.stringValue { ids.insert(id) } }
+        }
+        return ids
+    }
+
+    func unixSeconds(_ timestamp: String) -> Int {
+        Int(ISO8601.parse(timestamp) ?? 0)
+    }
+
+    /// The replies, or the first command error among them.
+    func checkedReplies(_ results: [RedisValue]) throws(StoreError) -> [RedisValue] {
+        try checked(results)
+        return results
+    }
+
+    func checked(_ results: [RedisValue]) throws(StoreError) {
         for result in results {
             if case .error(let message) = result { throw .commandFailed(String(message.prefix(80))) }
         }

@@ -2,7 +2,7 @@
 public struct TenantRepository: Sendable {
     public let store: any RedisStore
     public let keys: KeySpace
-    let secrets: SecretBox
+    public let secrets: SecretBox
 
     public init(store: any RedisStore, keys: KeySpace, secrets: SecretBox) {
         self.store = store
@@ -23,17 +23,31 @@ public struct TenantRepository: Sendable {
         if let token = tenant.instagramAccessToken {
             fields += [RedisArgument(TenantField.accessToken), RedisArgument(seal(token, tenant.id, TenantField.accessToken))]
         }
+        let blindIndex = secrets.blindIndexes(tenant.instagramAccountID)[0]
         for (field, value) in [
             (TenantField.appID, tenant.instagramAppID), (TenantField.tokenUpdate, tenant.tokenUpdate),
-            (TenantField.createdAt, tenant.createdAt),
+            (TenantField.createdAt, tenant.createdAt), (TenantField.managementTokenHash, tenant.managementTokenHash),
+            (TenantField.tokenExpiresAt, tenant.health.tokenExpiresAt.map { String(Int($0)) }),
+            (TenantField.blindIndex, blindIndex),
         ] {
             if let value { fields += [RedisArgument(field), RedisArgument(value)] }
         }
-        let results = try store.transaction([
+        var commands = [
             RedisCommand("HSET", [RedisArgument(keys.tenant(tenant.id))] + fields),
             RedisCommand("SET", RedisArgument(keys.authToken(tenant.authToken)), RedisArgument(tenant.id)),
             RedisCommand("SADD", RedisArgument(keys.tenantIndex), RedisArgument(tenant.id)),
-        ])
+            RedisCommand("SADD", RedisArgument(keys.accountIndex(blindIndex)), RedisArgument(tenant.id)),
+        ]
+        if let hash = tenant.managementTokenHash {
+            commands.append(RedisCommand("SET", RedisArgument(keys.managementToken(hash: hash)), RedisArgument(tenant.id)))
+        }
+        if tenant.instagramAccessToken == nil {
+            commands.append(RedisCommand("SADD", RedisArgument(keys.tenantsWithoutToken), RedisArgument(tenant.id)))
+        }
+        if let expiresAt = tenant.health.tokenExpiresAt {
+            commands.append(RedisCommand("ZADD", RedisArgument(keys.tokenExpiry), RedisArgument(Int(expiresAt)), RedisArgument(tenant.id)))
+        }
+        let results = try store.transaction(commands)
         for result in results {
             if case .error(let message) = result { throw .commandFailed(String(message.prefix(80))) }
         }
@@ -42,6 +56,21 @@ public struct TenantRepository: Sendable {
     /// The tenant id an auth token maps to, or nil.
     public func tenantID(forAuthToken token: String) throws(StoreError) -> String? {
         try store.run(RedisCommand("GET", RedisArgument(keys.authToken(token)))).stringValue
+    }
+
+    /// The tenant id an auth token maps to and, for a rotated-away token in its grace period, the
+    /// milliseconds it has left (nil: no expiry). One round trip.
+    public func authTokenLookup(_ token: String) throws(StoreError) -> (tenantID: String, remainingMilliseconds: Int?)? {
+        let key = RedisArgument(keys.authToken(token))
+        let replies = try store.pipeline([RedisCommand("GET", key), RedisCommand("PTTL", key)])
+        guard let id = replies[0].stringValue else { return nil }
+        let ttl = replies[1].intValue ?? -1
+        return (id, ttl >= 0 ? ttl : nil)
+    }
+
+    /// The tenant id of a management token (looked up by its SHA-256), or nil.
+    public func tenantID(forManagementToken token: String) throws(StoreError) -> String? {
+        try store.run(RedisCommand("GET", RedisArgument(keys.managementToken(hash: ManagementToken.hash(token))))).stringValue
     }
 
     /// The tenant with decrypted secrets, or nil when it does not exist.
@@ -64,12 +93,29 @@ public struct TenantRepository: Sendable {
         guard let accountID = try open(TenantField.accountID), let accountSecret = try open(TenantField.accountSecret) else {
             throw TenantRepositoryError.incomplete(tenantID: tenantID)
         }
-        return Tenant(
+        var tenant = Tenant(
             id: tenantID, name: name, authToken: authToken, apiType: apiType, instagramAccountID: accountID,
             instagramAccountSecret: accountSecret, instagramAccessToken: try open(TenantField.accessToken),
             instagramAppID: hash[TenantField.appID], lastSync: hash[TenantField.lastSync],
             tokenUpdate: hash[TenantField.tokenUpdate], createdAt: hash[TenantField.createdAt],
             lastError: hash[TenantField.lastError])
+        tenant.health = Self.health(hash)
+        tenant.managementTokenHash = hash[TenantField.managementTokenHash]
+        tenant.previousAuthToken = hash[TenantField.previousAuthToken]
+        tenant.deletingSince = hash[TenantField.deletingSince]
+        return tenant
+    }
+
+    /// The health fields of a tenant hash; unreadable values count as absent.
+    static func health(_ hash: [String: String]) -> TokenHealth {
+        TokenHealth(
+            tokenExpiresAt: hash[TenantField.tokenExpiresAt].flatMap(Double.init),
+            lastSyncAt: hash[TenantField.lastSync], lastSyncOutcome: hash[TenantField.lastSyncOutcome],
+            lastErrorCode: hash[TenantField.lastErrorCode].flatMap(HealthErrorCode.init(rawValue:)),
+            lastErrorAt: hash[TenantField.lastErrorAt],
+            consecutiveFailures: hash[TenantField.consecutiveFailures].flatMap { Int($0) } ?? 0,
+            invalidReason: hash[TenantField.tokenInvalid].flatMap(HealthErrorCode.init(rawValue:)),
+            refreshFailedAt: hash[TenantField.refreshFailedAt])
     }
 
     /// What GET /photos needs in one round trip: whether the tenant exists and its stored feed.

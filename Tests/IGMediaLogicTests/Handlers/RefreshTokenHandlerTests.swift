@@ -163,4 +163,8 @@ private struct OutageOnRefresh: InstagramAPI {
     func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String {
         try inner.firstMediaPageJSON(accessToken: accessToken, limit: limit)
     }
+
+    func inspectToken(apiType: APIType, accessToken: String, appID: String?, appSecret: String) throws(UpstreamError) -> TokenInspection {
+        try inner.inspectToken(apiType: apiType, accessToken: accessToken, appID: appID, appSecret: appSecret)
+    }
 }

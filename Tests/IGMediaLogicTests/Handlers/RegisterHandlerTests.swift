@@ -35,8 +35,10 @@ struct RegisterHandlerTests {
         let fixture = try HandlerFixture()
         let data = try register(fixture, Self.body()).successData(.created)
         let members = try #require(data.objectMembers)
-        #expect(members.map(\.0) == ["authToken", "photosCount", "tenantId"])
+        #expect(members.map(\.0) == ["authToken", "managementToken", "photosCount", "tenantId"])
         let token = try #require(data["authToken"]?.stringValue)
+        let management = try #require(data["managementToken"]?.stringValue)
+        #expect(management.hasPrefix("igmt_") && management.utf8.count == 48)
         let id = try #require(data["tenantId"]?.stringValue)
         #expect(data["photosCount"] == .int(0))
         #expect(Self.isUUID(token) && Self.isUUID(id) && token != id)
@@ -47,7 +49,14 @@ struct RegisterHandlerTests {
         #expect(tenant.instagramAccessToken == nil && tenant.instagramAppID == nil && tenant.tokenUpdate == nil)
         #expect(tenant.createdAt == HandlerFixture.startISO && tenant.lastSync == nil)
         #expect(try fixture.repository.tenantID(forAuthToken: token) == id)
-        #expect(try fixture.storedKeys() == ["t:auth_token:\(token)", "t:tenant:\(id)", "t:tenants"])
+        // The management token is stored only as its hash; the account id only as its blind index.
+        let index = fixture.repository.secrets.blindIndexes("17841400000000001")[0]
+        #expect(try fixture.storedKeys() == [
+            "t:auth_token:\(token)", "t:meta:account:\(index)", "t:mgmt_token:\(ManagementToken.hash(management))",
+            "t:tenant:\(id)", "t:tenants", "t:tenants:no_token",
+        ])
+        #expect(try fixture.repository.tenantID(forManagementToken: management) == id)
+        #expect(!(try fixture.storedKeys()).contains { $0.contains(management) })
         #expect(try fixture.repository.allTenantIDs() == [id])
         let raw = try #require(try fixture.store.run(RedisCommand("HGETALL", RedisArgument(fixture.keys.tenant(id)))).hashValue)
         #expect(!raw.values.contains { $0.contains("app-secret") || $0.contains("17841400000000001") })
@@ -159,7 +168,7 @@ struct RegisterHandlerTests {
         fixture.instagram.failure = UpstreamError(service: "instagram", kind: .server, status: 500, message: "oops")
         let data = try register(fixture, Self.body([("instagramAccessToken", #""IGAA-token""#)])).successData(.created)
         let members = try #require(data.objectMembers)
-        #expect(members.map(\.0) == ["authToken", "photosCount", "tenantId", "note"])
+        #expect(members.map(\.0) == ["authToken", "managementToken", "photosCount", "tenantId", "note"])
         #expect(data["photosCount"] == .int(0))
         #expect(data["note"] == .string(
             "Registered, but the first sync failed: fetching media failed: instagram server (HTTP 500): oops. "

@@ -119,6 +119,20 @@ final class InMemoryInstagram: InstagramAPI, @unchecked Sendable {
         return "{\"data\":[]}"
     }
 
+    /// What `inspectToken` answers; `inspectFailure` makes it throw instead.
+    var inspection = TokenInspection(expiresAt: nil, userID: nil)
+    var inspectFailure: UpstreamError?
+    private(set) var inspectCalls = 0
+
+    func inspectToken(apiType: APIType, accessToken: String, appID: String?, appSecret: String) throws(UpstreamError) -> TokenInspection {
+        let (answer, failure) = lock.withLock { () -> (TokenInspection, UpstreamError?) in
+            inspectCalls += 1
+            return (inspection, inspectFailure)
+        }
+        if let failure { throw failure }
+        return answer
+    }
+
     /// `count` media: every fifth a VIDEO, every seventh a carousel of two, some without caption.
     static func sampleMedia(count: Int, idBase: Int = 17_900_000_000_000_000) -> [InstagramMedia] {
         (0..<count).map { index in
@@ -170,7 +184,20 @@ final class RecordingMirror: MediaMirror, @unchecked Sendable {
         }
     }
 
-    func deleteByTag(_ tag: String) throws(UpstreamError) {}
+    private(set) var deletedPrefixes: [String] = []
+
+    func deleteByTag(_ tag: String) throws(UpstreamError) -> Int { 0 }
+
+    /// Deletes the recorded uploads under `prefix`; their number.
+    func deleteByPrefix(_ prefix: String) throws(UpstreamError) -> Int {
+        let count: Int? = lock.withLock {
+            if down { return nil }
+            deletedPrefixes.append(prefix)
+            return Set(uploads.map(\.publicID).filter { $0.hasPrefix(prefix) }).count
+        }
+        guard let count else { throw UpstreamError(service: "cloudinary", kind: .server, message: "down") }
+        return count
+    }
 
     func reset() { lock.withLock { uploads = []; destroyed = [] } }
 }

@@ -95,6 +95,7 @@ extension InMemoryKeyspace.Value {
         case .string: return "string"
         case .hash: return "hash"
         case .set: return "set"
+        case .zset: return "zset"
         }
     }
 }
