@@ -31,11 +31,19 @@ def register_body(**overrides) -> dict:
     return body
 
 
+MANAGEMENT_TOKEN = re.compile(r"igmt_[A-Za-z0-9_-]{43}")
+
+
 @dataclass
 class Tenant:
     id: str
     token: str
     body: dict
+    management: str = ""
+
+    @property
+    def manage(self) -> dict[str, str]:
+        return bearer(self.management)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -43,7 +51,7 @@ class Tenant:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in plaintext in logs or the store's hash."""
-        values = [self.token, self.body.get("instagramAccountSecret"), self.body.get("instagramAccessToken")]
+        values = [self.token, self.management, self.body.get("instagramAccountSecret"), self.body.get("instagramAccessToken")]
         return [str(v) for v in values if v]
 
 
@@ -56,13 +64,14 @@ def register(stack: Stack, headers: dict[str, str] | None = None, **overrides) -
     data = expect_success(stack.post("/register", body, headers=headers), 201)
     # With an access token the tenant is synced at once; against the unreachable default Instagram
     # URL that first sync fails and `note` says so (the tenant is created all the same).
-    expected = ["authToken", "photosCount", "tenantId"] + (["note"] if body.get("instagramAccessToken") else [])
+    expected = ["authToken", "managementToken", "photosCount", "tenantId"] + (["note"] if body.get("instagramAccessToken") else [])
     assert sorted(data) == sorted(expected), data
     assert data["photosCount"] == 0, data
     assert UUID_V4.fullmatch(data["authToken"]), data
     assert UUID_V4.fullmatch(data["tenantId"]), data
     assert data["authToken"] != data["tenantId"], data
-    return Tenant(data["tenantId"], data["authToken"], body)
+    assert MANAGEMENT_TOKEN.fullmatch(data["managementToken"]), data
+    return Tenant(data["tenantId"], data["authToken"], body, data["managementToken"])
 
 
 def make_feed(label: str, count: int = 50) -> tuple[str, list]:

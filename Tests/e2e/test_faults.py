@@ -129,6 +129,13 @@ INSTAGRAM_FAULTS = {
 }
 
 
+def revive(stack, tenant_id: str) -> None:
+    """These tests share one tenant; a fault that was a Graph 190 marked its token dead (as it
+    should), which would keep every later sync from calling Instagram at all."""
+    stack.redis_cli("HDEL", f"tenant:{tenant_id}", "token_invalid")
+    stack.redis_cli("SREM", "tenants:invalid", tenant_id)
+
+
 def instagram_fault(name: str, tenant, fakes) -> dict:
     spec = INSTAGRAM_FAULTS[name]
     if spec == GRAPH_URL_ECHO:
@@ -155,6 +162,7 @@ def test_instagram_fault_during_a_cli_sync_leaves_the_feed_untouched(synced, igm
     fakes.reset_faults()
     fakes.instagram.max_limit = 3 if name == "token revoked on page 2" else 100  # paging only there
     stack.redis_cli("HDEL", f"tenant:{tenant.id}", "last_error")
+    revive(stack, tenant.id)
     before = (store_bytes(stack, feed_key(tenant.id)), store_bytes(stack, feed_key(tenant.id) + ":etag"))
     assert before[0] and before[1]
     fakes.instagram.add_fault(instagram_fault(name, tenant, fakes))
@@ -176,6 +184,7 @@ def test_instagram_fault_during_post_sync_direct_mode(synced, name):
     stack, fakes, tenant = synced
     fakes.reset_faults()
     stack.redis_cli("HDEL", f"tenant:{tenant.id}", "last_error")
+    revive(stack, tenant.id)
     before = (store_bytes(stack, feed_key(tenant.id)), store_bytes(stack, feed_key(tenant.id) + ":etag"))
     fakes.instagram.add_fault(instagram_fault(name, tenant, fakes))
     try:
@@ -207,6 +216,7 @@ def test_cloudinary_fault_keeps_instagram_urls_for_new_items_only(synced, igmedi
     post keeps its CDN URL, the sync succeeds, and the next sync mirrors the new post."""
     stack, fakes, tenant = synced
     fakes.reset_faults()
+    revive(stack, tenant.id)
     old = {item["id"]: item for item in json.loads(store_bytes(stack, feed_key(tenant.id)))}
     new_id = fakes.instagram.add_media(tenant.ig_user_id, {"media_type": "IMAGE", "caption": f"new {name}"})
     spec = CLOUDINARY_FAULTS[name]

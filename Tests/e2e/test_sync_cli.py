@@ -34,7 +34,7 @@ def test_sync_all_with_one_revoked_token_syncs_the_others_and_exits_1(world):
     assert failed.startswith(f"FAILED {bad} fetching media failed: instagram auth (HTTP 400, code 190)"), failed
     assert "The session has been invalidated" in failed and "subcode 460" in failed
     [summary] = [line for line in lines if line.startswith("summary:")]
-    assert re.fullmatch(r"summary: 3 tenants, 2 synced, 1 failed in \d+ ms", summary), summary
+    assert re.fullmatch(r"summary: 3 tenants, 2 synced, 1 failed, 0 skipped \(token invalid\) in \d+ ms", summary), summary
     # The summary names the failing tenant on the line right after the counts.
     assert lines[lines.index(summary) + 1].startswith(f"  failed {bad}: fetching media failed"), run.stdout
 

@@ -39,7 +39,10 @@ public struct MetaSignedRequest: Sendable {
             userID.utf8.count <= 64
         else { throw .malformed("user_id is missing") }
         self.signature = signature
-        self.payloadSegment = Array(payloadText.utf8)
+        // Meta signs the unpadded segment; a padded copy is the same request.
+        var unpadded = Substring(payloadText)
+        while unpadded.hasSuffix("=") { unpadded = unpadded.dropLast() }
+        self.payloadSegment = Array(unpadded.utf8)
         self.userID = userID
         self.issuedAt = payload["issued_at"]?.intValue
     }

@@ -23,12 +23,23 @@ public struct RefreshTokenHandler: RequestHandler {
             refreshed = try instagram.refreshToken(
                 apiType: tenant.apiType, accessToken: token, appID: tenant.instagramAppID, appSecret: tenant.instagramAccountSecret)
         } catch {
+            // Recorded as the sync records it: a failed refresh near the end is `expiring`, a dead
+            // token `invalid` (classified from the error object).
+            let now = ISO8601.format(clock.now())
+            try? repository.recordRefreshFailure(tenantID: tenantID, at: now)
+            let code = HealthErrorCode.classify(error)
+            if code.invalidatesToken {
+                try? repository.recordSyncError(tenantID: tenantID, message: "token refresh failed: \(error)", code: code, at: now)
+            }
             if error.kind == .rejected && tenant.apiType == .facebookLogin && tenant.instagramAppID == nil {
                 throw HTTPError.validation("FACEBOOK_LOGIN tokens are refreshed with the app id: register the tenant with instagramAppId")
             }
             throw HTTPError.internalError("Token refresh failed: \(error.message)")
         }
-        try repository.updateAccessToken(tenantID: tenantID, token: refreshed.accessToken, at: ISO8601.format(clock.now()))
+        let now = clock.now()
+        try repository.updateAccessToken(
+            tenantID: tenantID, token: refreshed.accessToken, at: ISO8601.format(now),
+            expiresAt: refreshed.expiresIn.map { now + Double($0) })
         return Envelope.success(.object([("result", .string("success"))]))
     }
 }
