@@ -33,13 +33,16 @@ struct SyncCommand: ParsableCommand {
         var skipped = 0
         if all {
             do {
+                // Deletions a failure interrupted are finished first.
+                try TenantDeletion.finishPending(services: services, logger: logger)
                 ids = try services.repository.allTenantIDs()
                 // Dead tokens are not sent to Instagram again; `tenants list --state invalid` shows them.
                 let unsyncable = try services.repository.unsyncableTenantIDs(now: services.clock.now())
+                let deleting = try services.repository.deletingTenantIDs()
+                ids.removeAll { deleting.contains($0) }
                 let before = ids.count
                 ids.removeAll { unsyncable.contains($0) }
                 skipped = before - ids.count
-                try TenantDeletion.finishPending(services: services, logger: logger)
             } catch {
                 printLine("cannot list tenants: \(error)")
                 throw ExitCode(1)

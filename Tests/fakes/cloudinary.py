@@ -89,7 +89,7 @@ class FakeCloudinary(CloudinaryAdminMixin, FakeServer):
         with self._state_lock:
             self.assets: dict[tuple, dict] = {}
             self.counts = {"uploads": 0, "upload_errors": 0, "overwrites": 0, "destroys": 0, "destroy_not_found": 0,
-                           "admin_calls": 0, "deleted_by_tag": 0, "remote_fetches": 0, "rate_limited": 0, "auth_errors": 0}
+                           "admin_calls": 0, "deleted_by_tag": 0, "deleted_by_prefix": 0, "remote_fetches": 0, "rate_limited": 0, "auth_errors": 0}
             self.remote_fetches: list[dict] = []
             self._window = (0, 0)  # (hour start, calls in this hour)
 

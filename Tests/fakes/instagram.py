@@ -67,6 +67,7 @@ class FakeInstagram(InstagramRoutes, FakeServer):
             self.fb_users: dict[str, Account] = {}
             self.media_index: dict[str, tuple] = {}  # media id -> (Media, Account)
             self.tokens: dict[str, Token] = {}
+            self.revocation_subcodes: dict[str, int | None] = {}
             self.codes: dict[str, AuthCode] = {}
             self.authorize_as: str | None = None
             self.authorize_deny = False
@@ -273,6 +274,27 @@ class FakeInstagram(InstagramRoutes, FakeServer):
                 t.revoked = True
             return len(hits)
 
+    # Why a revoked token is dead (next-capabilities §2.2): 460 password changed (the default),
+    # 458 app removed, 467 logged out, 466 invalidated via API, None = plain 190.
+    REVOCATION_MESSAGES = {
+        458: "Error validating access token: The user has not authorized application.",
+        460: None,  # err_invalidated()'s wording
+        466: "Error validating access token: The session was invalidated via API.",
+        467: "Error validating access token: The user is not logged in.",
+        None: "Invalid OAuth access token.",
+    }
+
+    def invalidate_token(self, token: str | None = None, user: str | None = None, subcode: int | None = 460) -> int:
+        """Kills matching tokens the way Meta does; every later call with them gets 190/`subcode`."""
+        if subcode not in self.REVOCATION_MESSAGES:
+            raise ValueError("unsupported subcode %r" % subcode)
+        hits = self.revoke_token(token=token, user=user)
+        with self._state_lock:
+            for t in self.tokens.values():
+                if t.value == token or (user is not None and t.user == user):
+                    self.revocation_subcodes[t.value] = subcode
+        return hits
+
     def expire_token(self, token: str | None = None, user: str | None = None) -> int:
         now = self.clock.now()
         with self._state_lock:
@@ -298,7 +320,11 @@ class FakeInstagram(InstagramRoutes, FakeServer):
         if tok is None or tok.product != product:
             raise err_cannot_parse() if product == "instagram" else err_decrypt()
         if tok.revoked:
-            raise err_invalidated()
+            with self._state_lock:
+                subcode = self.revocation_subcodes.get(tok.value, 460)
+            if subcode == 460:
+                raise err_invalidated()
+            raise GraphError(190, self.REVOCATION_MESSAGES[subcode], subcode=subcode)
         now = self.clock.now()
         if now >= tok.expires_at:
             raise err_expired(tok.expires_at, now)

@@ -53,8 +53,9 @@ def pdt(t: float) -> str:
 
 
 def err_expired(expired_at: float, now: float) -> GraphError:
+    # Subcode 463 = expired (next-capabilities §2.2).
     return GraphError(190, "Error validating access token: Session has expired on %s. The current time is %s."
-                      % (pdt(expired_at), pdt(now)))
+                      % (pdt(expired_at), pdt(now)), subcode=463)
 
 
 def err_invalidated() -> GraphError:

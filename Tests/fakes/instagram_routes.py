@@ -143,6 +143,8 @@ class InstagramRoutes:
             return self._ig_refresh(p)
         if host == "facebook" and rest == ["oauth", "access_token"]:
             return self._fb_oauth(p)
+        if host == "facebook" and rest == ["debug_token"]:
+            return self._debug_token(p)
         if not rest:
             raise GraphError(100, "Unsupported get request.", "GraphMethodException")
         tok = self.check_token(p.get("access_token"), product, me_path=rest[0] == "me")
@@ -272,6 +274,32 @@ class InstagramRoutes:
         return out
 
     # ---- token exchange / refresh ---------------------------------------------------------------
+    def _debug_token(self, p: dict) -> Response:
+        """next-capabilities §1.5: the inspector must be the app token `app_id|app_secret`; an
+        invalid input token is still HTTP 200, with `is_valid:false` and `error.subcode`."""
+        if p.get("access_token") != "%s|%s" % (self.fb_app_id, self.fb_app_secret):
+            raise GraphError(100, "You must provide an app access token, or a user access token that is an owner "
+                                  "or developer of the app")
+        value = p.get("input_token") or ""
+        with self._state_lock:
+            tok = self.tokens.get(value)
+        if tok is None:
+            return self.graph_response({"data": {"error": {"code": 190, "message": "The access token could not be "
+                                                                                 "decrypted"},
+                                                 "is_valid": False, "scopes": []}})
+        data = {"app_id": self.fb_app_id if tok.product == "facebook" else self.ig_app_id, "type": "USER",
+                "application": "igmedia fake", "data_access_expires_at": int(tok.issued_at + 90 * 86400),
+                "expires_at": int(tok.expires_at), "issued_at": int(tok.issued_at), "scopes": list(tok.scopes),
+                "user_id": tok.user, "is_valid": True}
+        try:
+            self.check_token(value, tok.product)
+        except GraphError as error:
+            data["is_valid"] = False
+            data["error"] = {"code": error.code, "message": error.message}
+            if error.subcode is not None:
+                data["error"]["subcode"] = error.subcode
+        return self.graph_response({"data": data})
+
     def _ig_exchange(self, p: dict) -> Response:
         if p.get("grant_type") != "ig_exchange_token":
             raise GraphError(100, "(#100) Unsupported grant_type: expected ig_exchange_token")

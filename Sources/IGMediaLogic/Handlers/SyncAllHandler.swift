@@ -44,7 +44,8 @@ public struct SyncAllHandler: RequestHandler {
 
     public func handle(_ request: Request) throws -> Response {
         try checkSecret(request)
-        let everyTenant = try repository.allTenantIDs()
+        let deleting = try repository.deletingTenantIDs()
+        let everyTenant = try repository.allTenantIDs().filter { !deleting.contains($0) }
         // A tenant whose token is dead is neither queued nor synced until it gets a new one.
         let unsyncable = try repository.unsyncableTenantIDs(now: clock.now())
         let tenantIDs = unsyncable.isEmpty ? everyTenant : everyTenant.filter { !unsyncable.contains($0) }

@@ -95,6 +95,12 @@ extension TenantRepository {
         try recordSyncError(tenantID: tenantID, message: "token revoked by the user (deauthorized)", code: code, at: timestamp)
     }
 
+    /// Tenants whose deletion started and has not finished (not synced, not served).
+    public func deletingTenantIDs() throws(StoreError) -> Set<String> {
+        let reply = try store.run(RedisCommand("SMEMBERS", RedisArgument(keys.deletingTenants)))
+        return Set((reply.arrayValue ?? []).compactMap(\.stringValue))
+    }
+
     /// Tenant ids Instagram declared dead, or whose token expired by `now`: not synced.
     public func unsyncableTenantIDs(now: Double) throws(StoreError) -> Set<String> {
         let replies = try store.pipeline([

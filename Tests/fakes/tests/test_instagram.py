@@ -124,7 +124,8 @@ def test_exchange_and_refresh_rules(instagram):
     gone = get(instagram.graph_url + "/refresh_access_token", grant_type="ig_refresh_token", access_token=refreshed)
     err = gone.json()["error"]
     assert gone.status_code == 400 and err["code"] == 190 and "Session has expired" in err["message"]
-    assert "error_subcode" not in err and err["fbtrace_id"]
+    # next-capabilities §2.2: an expired token is 190 with subcode 463.
+    assert err.get("error_subcode") == 463 and err["fbtrace_id"]
     expired_short = get(instagram.graph_url + "/access_token", grant_type="ig_exchange_token",
                         client_secret=instagram.ig_app_secret, access_token=short)
     assert expired_short.json()["error"]["code"] == 190
