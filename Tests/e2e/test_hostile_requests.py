@@ -34,6 +34,7 @@ ENV = {
     "CLOUDINARY_CLOUD_NAME": "hardening",
     "CLOUDINARY_API_KEY": "918273645546372",
     "CLOUDINARY_API_SECRET": "cldsecret" + secrets.token_hex(12),
+    "ADMIN_SECRET": "adminsecret" + secrets.token_hex(16),
 }
 
 
@@ -59,6 +60,12 @@ def nested(depth: int) -> bytes:
 
 NONE_JWT = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJVcHN0YXNoIn0."  # {"alg":"none"}.{"iss":"Upstash"}.
 REG = ("Authorization", "Bearer {REG}")
+MGMT = ("Authorization", "Bearer {A_M}")
+ADMIN = ("Authorization", "Bearer {ADMIN}")
+FORM = ("Content-Type", "application/x-www-form-urlencoded")
+# The reference's TAMPERED vector (next-capabilities §4.5): well formed, signature does not verify.
+TAMPERED = (b"signed_request=umwGkiS8s90yHsVsQEeASJTa94Jls3rJbLatxoBqEOg.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsImV4cGly"
+            b"ZXMiOjE3MDAwMDM2MDAsImlzc3VlZF9hdCI6MTcwMDAwMDAwMCwidXNlcl9pZCI6IjEwMjIzMzQ0NTU2Njc3ODgwIn0")
 
 CASES = [
     # --- Malformed, mistyped and oversized bodies, per route -------------------------------------
@@ -184,6 +191,44 @@ CASES = [
     case("absolute-form webhook", "POST", "https://evil.example/sync/process/{B_ID}", [JSON], b"{}", 401),
     case("absolute-form traversal", "GET", "http://evil.example/../../etc/passwd"),
     case("HTTP/1.1 without Host", "GET", raw=b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n"),
+    # --- Tenant lifecycle: the auth token reads, only the management token changes -------------------
+    case("replace token with the auth token", "PUT", "/tenant/instagram-token", [JSON, ("Authorization", "Bearer {A}")],
+         b'{"instagramAccessToken":"IGAAx"}', 403),
+    case("rotate with the auth token", "POST", "/tenant/rotate-auth-token", [("Authorization", "Bearer {A}")], status=403),
+    case("delete with the auth token", "DELETE", "/tenant", [("Authorization", "Bearer {A}")], status=403),
+    case("delete without a token", "DELETE", "/tenant", status=401),
+    case("delete with a wildcard token", "DELETE", "/tenant", [("Authorization", "Bearer *")], status=401),
+    case("tenant with the registration secret", "GET", "/tenant", [REG], status=401),
+    case("replace token truncated json", "PUT", "/tenant/instagram-token", [JSON, MGMT], b'{"instagramAccessToken":'),
+    case("replace token json array", "PUT", "/tenant/instagram-token", [JSON, MGMT], b"[]"),
+    case("replace token text/plain", "PUT", "/tenant/instagram-token", [("Content-Type", "text/plain"), MGMT],
+         b'{"instagramAccessToken":"IGAAx"}'),
+    case("replace token with whitespace", "PUT", "/tenant/instagram-token", [JSON, MGMT], b'{"instagramAccessToken":"a b"}'),
+    case("replace token 9 KB body", "PUT", "/tenant/instagram-token", [JSON, MGMT],
+         b'{"instagramAccessToken":"' + b"A" * 9000 + b'"}', 413),
+    case("PATCH tenant", "PATCH", "/tenant", [JSON, MGMT], b"{}", 405),
+    case("GET rotate", "GET", "/tenant/rotate-auth-token", [MGMT], status=405),
+    # --- Admin API ---------------------------------------------------------------------------------------
+    case("admin without the secret", "GET", "/admin/tenants", status=401),
+    case("admin with the registration secret", "GET", "/admin/tenants", [REG], status=401),
+    case("admin delete without the secret", "DELETE", "/admin/tenants/{A_ID}", status=401),
+    case("admin bad limit", "GET", "/admin/tenants?limit=-1", [ADMIN]),
+    case("admin bad state", "GET", "/admin/tenants?state=%00", [ADMIN]),
+    case("admin forged cursor", "GET", "/admin/tenants?cursor=a:..%2F..", [ADMIN]),
+    case("admin unknown tenant", "GET", "/admin/tenants/nope-nope-nope", [ADMIN], status=404),
+    case("admin tenant id with a NUL", "GET", "/admin/tenants/a%00b", [ADMIN], status=(400, 404)),
+    # --- Meta's callbacks: refused before anything changes -----------------------------------------------
+    case("deauthorize forged signature", "POST", "/meta/deauthorize", [FORM], TAMPERED, 401),
+    case("data deletion forged signature", "POST", "/meta/data-deletion", [FORM], TAMPERED, 401),
+    case("deauthorize empty form", "POST", "/meta/deauthorize", [FORM], b""),
+    case("deauthorize no dot", "POST", "/meta/deauthorize", [FORM], b"signed_request=abc"),
+    case("deauthorize bad percent-encoding", "POST", "/meta/deauthorize", [FORM], b"signed_request=%zz"),
+    case("deauthorize json array", "POST", "/meta/deauthorize", [JSON], b"[]"),
+    case("deauthorize no content type", "POST", "/meta/deauthorize", [], TAMPERED),
+    case("deauthorize invalid utf-8", "POST", "/meta/deauthorize", [FORM], b"signed_request=\xff\xfe.\xc3"),
+    case("data deletion 9 KB body", "POST", "/meta/data-deletion", [FORM], b"signed_request=" + b"A" * 9000, 413),
+    case("data deletion status of an unknown code", "GET", "/meta/data-deletion/del0123456789", status=404),
+    case("data deletion status traversal", "GET", "/meta/data-deletion/%2e%2e", status=400),
     case("Host with a path", "GET", raw=b"GET /health HTTP/1.1\r\nHost: ../../x\r\nConnection: close\r\n\r\n"),
 ]
 
@@ -200,9 +245,11 @@ def target(request, start_stack_in, tmp_path_factory):
     stack = start_stack_in(tmp_path_factory.mktemp("hostile") / "stack", ENV, backend=request.param)
     try:
         a, b = (register(stack, headers=bearer(REGISTRATION_SECRET), instagramAccessToken=None) for _ in range(2))
+        management = {"{A_M}": a.management, "{ADMIN}": ENV["ADMIN_SECRET"]}
         for tenant in (a, b):
             store_feed(stack, tenant.id, make_feed(tenant.id[:8], count=3)[0])
-        values = {"{A}": a.token, "{B}": b.token, "{A_ID}": a.id, "{B_ID}": b.id, "{REG}": REGISTRATION_SECRET}
+        values = {"{A}": a.token, "{B}": b.token, "{A_ID}": a.id, "{B_ID}": b.id, "{REG}": REGISTRATION_SECRET,
+                  **management}
         yield stack, values, (a, b)
         # Afterwards: the same responder still serves both tenants, nothing went wrong upstream
         # of nginx, and no token reached a log.
@@ -211,7 +258,8 @@ def target(request, start_stack_in, tmp_path_factory):
             assert expect_success(stack.get("/photos", headers=tenant.auth))["photos"][0]["id"].startswith(tenant.id[:8])
         assert "upstream" not in stack.error_log(), stack.error_log()[-2000:]
         assert "unhandled error" not in stack.responder_log()
-        assert leaks(stack_logs(stack), [a.token, b.token, REGISTRATION_SECRET, ENV["QSTASH_TOKEN"]]) == []
+        assert leaks(stack_logs(stack), [a.token, b.token, a.management, REGISTRATION_SECRET, ENV["QSTASH_TOKEN"],
+                                         ENV["ADMIN_SECRET"]]) == []
     finally:
         stack.stop()
 

@@ -18,6 +18,9 @@ from tenant_helpers import Tenant, assert_log_clean, make_feed, photos_envelope,
 TIMEOUT_MS = 500
 BUDGET_S = TIMEOUT_MS / 1000 + 1.0
 ENV = {"REDIS_TIMEOUT_MS": str(TIMEOUT_MS)}
+# next-capabilities §4.5's VALID vector: well formed, so the callback must look its user up.
+META_VALID = (b"signed_request=umwGkiS8s90yHsVsQEeASJTa94Jls3rJbLatxoBqEOg.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsImV4cGly"
+              b"ZXMiOjE3MDAwMDM2MDAsImlzc3VlZF9hdCI6MTcwMDAwMDAwMCwidXNlcl9pZCI6IjEwMjIzMzQ0NTU2Njc3ODg5In0")
 
 
 def timed(call):
@@ -32,6 +35,14 @@ def expect_unavailable(stack, tenant, rounds: int = 3) -> None:
         for what, call in (
             ("GET /photos", lambda: stack.get("/photos", headers=tenant.auth)),
             ("POST /register", lambda: stack.post("/register", register_body())),
+            # The lifecycle routes: 503 too, and nothing half done (the store is not there to write).
+            ("GET /tenant", lambda: stack.get("/tenant", headers=tenant.auth)),
+            ("GET /tenant (management)", lambda: stack.get("/tenant", headers=tenant.manage)),
+            ("POST /tenant/rotate-auth-token", lambda: stack.post("/tenant/rotate-auth-token", headers=tenant.manage)),
+            ("DELETE /tenant", lambda: stack.request("DELETE", "/tenant", headers=tenant.manage)),
+            ("GET /meta/data-deletion/:code", lambda: stack.get("/meta/data-deletion/del0123456789")),
+            ("POST /meta/deauthorize", lambda: stack.post("/meta/deauthorize", META_VALID,
+                                                          headers={"Content-Type": "application/x-www-form-urlencoded"})),
         ):
             response, elapsed = timed(call)
             assert response.status not in (500, 502, 504), (what, response)
@@ -161,7 +172,7 @@ def test_upstash_endpoint_refusing_connections_then_listening(make_stack):
     port = free_port()
     stack = make_stack(dict(ENV, UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{port}"), backend="upstash")
     token = stack.responder.env["UPSTASH_REDIS_REST_TOKEN"]
-    unknown = Tenant(id="none", token=str(uuid.uuid4()), body={})
+    unknown = Tenant(id="none", token=str(uuid.uuid4()), body={}, management="igmt_" + "A" * 43)
     expect_unavailable(stack, unknown, rounds=2)
     late = FakeUpstash(redis_host="127.0.0.1", redis_port=stack.redis.port, token=token, port=port).start()
     try:
