@@ -18,8 +18,8 @@ struct IGMediaCommand: ParsableCommand {
 /// Exit status for a configuration error (sysexits EX_CONFIG).
 let exitConfigurationError: Int32 = 78
 
-/// Reads the configuration or exits 78 with every problem listed.
-func loadConfiguration(logger: Logger) -> AppConfig {
+/// Reads the configuration or exits `failureExit` (78) with every problem listed.
+func loadConfiguration(logger: Logger, failureExit: Int32 = exitConfigurationError) -> AppConfig {
     var environment: [String: String] = [:]
     var cursor = environ
     while let entry = cursor.pointee {
@@ -35,7 +35,7 @@ func loadConfiguration(logger: Logger) -> AppConfig {
         return config
     } catch {
         logger.critical("\(error)")
-        exit(exitConfigurationError)
+        exit(failureExit)
     }
 }
 
@@ -44,19 +44,20 @@ func makeLogger(_ label: String) -> Logger {
     return Logger(label: label)
 }
 
-/// Logging, configuration and services for a subcommand; exits 78 when they cannot be built.
-func bootstrap(_ label: String) throws -> (Logger, ServiceFactory.Services) {
+/// Logging, configuration and services for a subcommand; exits `failureExit` (78) when they
+/// cannot be built.
+func bootstrap(_ label: String, failureExit: Int32 = exitConfigurationError) throws -> (Logger, ServiceFactory.Services) {
     signal(SIGPIPE, SIG_IGN)
     let logger = makeLogger(label)
     // Before the configuration (and its secrets) is read.
     for problem in ProcessHardening.apply() {
         logger.warning("process hardening incomplete", metadata: ["reason": "\(problem)"])
     }
-    let config = loadConfiguration(logger: logger)
+    let config = loadConfiguration(logger: logger, failureExit: failureExit)
     do {
         return (logger, try ServiceFactory.makeServices(config: config))
     } catch {
         logger.critical("\(error)")
-        throw ExitCode(exitConfigurationError)
+        throw ExitCode(failureExit)
     }
 }

@@ -107,13 +107,8 @@ struct StatusCommand: ParsableCommand {
         discussion: "Exit status (monitoring-plugin convention): 0 OK, 1 WARNING (a tenant is expiring, or the oldest successful sync is older than 2 h), 2 CRITICAL (store unreachable, or a tenant is invalid), 3 UNKNOWN.")
 
     func run() throws {
-        let services: ServiceFactory.Services
-        do {
-            (_, services) = try bootstrap("igmedia-status")
-        } catch {
-            printLine("UNKNOWN - configuration is unusable")
-            throw ExitCode(3)
-        }
+        // A configuration that cannot be used is UNKNOWN (3) for a monitoring plugin, not 78.
+        let (_, services) = try bootstrap("igmedia-status", failureExit: 3)
         let now = services.clock.now()
         let status = TenantStatus.read(repository: services.repository, now: now, expiringDays: services.config.tokenExpiringDays)
         let code = status.exitCode(now: now)

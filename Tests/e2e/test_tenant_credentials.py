@@ -139,6 +139,8 @@ def test_status_is_critical_when_the_store_is_down_and_ok_when_all_is_well(world
     world.stack.redis.kill()
     run = world.cli("status")
     assert run.returncode == 2 and "store unreachable" in run.stdout
+    # A configuration it cannot use is UNKNOWN for a monitoring plugin (not sysexits' 78).
+    assert world.cli("status", env={"ENCRYPTION_KEY": "not-a-key"}).returncode == 3
 
 
 def test_without_admin_secret_there_is_no_admin_api(make_stack):

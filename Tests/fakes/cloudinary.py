@@ -83,13 +83,15 @@ class FakeCloudinary(CloudinaryAdminMixin, FakeServer):
         self.remote_fetch_timeout = remote_fetch_timeout
         self.accept_signature_v1 = accept_signature_v1
         self._state_lock = threading.RLock()
+        self._cursor_secret = secrets.token_bytes(16)  # signs Admin API cursors (cloudinary_admin.py)
         self._init_state()
 
     def _init_state(self):
         with self._state_lock:
             self.assets: dict[tuple, dict] = {}
             self.counts = {"uploads": 0, "upload_errors": 0, "overwrites": 0, "destroys": 0, "destroy_not_found": 0,
-                           "admin_calls": 0, "deleted_by_tag": 0, "deleted_by_prefix": 0, "remote_fetches": 0, "rate_limited": 0, "auth_errors": 0}
+                           "admin_calls": 0, "deleted_by_tag": 0, "deleted_by_prefix": 0, "seeded": 0, "remote_fetches": 0,
+                           "rate_limited": 0, "auth_errors": 0}
             self.remote_fetches: list[dict] = []
             self._window = (0, 0)  # (hour start, calls in this hour)
 
@@ -111,11 +113,16 @@ class FakeCloudinary(CloudinaryAdminMixin, FakeServer):
     def presets(self):
         def err(msg, status):
             return lambda p: {"status": p.get("status", status), "body": {"error": {"message": p.get("message", msg)}}}
+
+        def rate_limited(p):  # what an exhausted hour looks like, headers included (§6.7)
+            limit, _, reset = self.rate_limit_headers()
+            return dict(err("Rate Limit Exceeded", self.rate_limit_status)(p), headers=[limit, ("X-FeatureRateLimit-Remaining", "0"), reset])
+
         return {
             "general_error": err("General Error", 500),
             "unavailable": err("General Error", 503),
             "locked": err("Resource is still being processed, please try again later", 423),
-            "rate_limited": err("Rate Limit Exceeded", 420),
+            "rate_limited": rate_limited,
             "unauthorized": err("Invalid Signature", 401),
             "html": lambda p: {"action": "html", "status": p.get("status", 502)},
         }
@@ -131,11 +138,12 @@ class FakeCloudinary(CloudinaryAdminMixin, FakeServer):
         return req.path
 
     # ---- asset listing for tests -----------------------------------------------------------
-    def list_assets(self, resource_type: str | None = None, tag: str | None = None) -> list[dict]:
+    def list_assets(self, resource_type: str | None = None, tag: str | None = None,
+                    prefix: str | None = None) -> list[dict]:
         with self._state_lock:
             out = [a for a in self.assets.values()
                    if (resource_type is None or a["resource_type"] == resource_type)
-                   and (tag is None or tag in a["tags"])]
+                   and (tag is None or tag in a["tags"]) and (prefix is None or a["public_id"].startswith(prefix))]
         return [self._public(a) for a in sorted(out, key=lambda a: (a["resource_type"], a["public_id"]))]
 
     def asset(self, public_id: str, resource_type: str = "image", type_: str = "upload") -> dict | None:
@@ -387,7 +395,15 @@ class FakeCloudinary(CloudinaryAdminMixin, FakeServer):
     def control(self, req: Request, sub: str):
         body = req.json() if req.body.strip() else {}
         if sub == "assets" and req.method == "GET":
-            return Response.json({"assets": self.list_assets(req.q("resource_type"), req.q("tag"))})
+            return Response.json({"assets": self.list_assets(req.q("resource_type"), req.q("tag"), req.q("prefix"))})
+        if sub == "assets/count" and req.method == "GET":
+            return Response.json({"count": self.count_assets(req.q("prefix", ""), req.q("resource_type"),
+                                                             req.q("type"))})
+        if sub == "assets/seed" and req.method == "POST":
+            ids = self.seed_assets(body["prefix"], int(body.get("count", 1)), body.get("resource_type", "image"),
+                                   body.get("tags"), int(body.get("start", 0)), body.get("type", "upload"))
+            return Response.json({"count": len(ids), "first": ids[0] if ids else None,
+                                  "last": ids[-1] if ids else None})
         if sub == "assets" and req.method == "DELETE":
             with self._state_lock:
                 self.assets.clear()

@@ -1,29 +1,51 @@
-"""Cloudinary fake, part 2: the Admin API (Basic auth, hourly rate limit with X-FeatureRateLimit-*
-headers, delete resources by tag or by prefix in pages of `delete_page_size` with `partial` and
-`next_cursor`, list by tag or by prefix with cursor paging, delete by public ids)."""
+"""Cloudinary fake, part 2: the Admin API (reference §3.6, next-capabilities §6.5–6.7): Basic auth,
+an hourly rate limit with X-FeatureRateLimit-* headers (420/429 when exhausted), list by prefix or
+tag and delete by prefix, tag or public ids, in pages with real cursors, plus in-process helpers
+that seed and count assets."""
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import hmac
 import json
 import secrets
+import time
 
 from .httpcore import Request, Response
+from .media import fake_jpeg, fake_mp4
+
+MAX_RESULTS_DEFAULT, MAX_RESULTS_MAX = 10, 500
+LISTED_FIELDS = ("asset_id", "public_id", "asset_folder", "display_name", "format", "version", "resource_type",
+                 "type", "created_at", "bytes", "width", "height", "access_mode", "url", "secure_url", "duration")
 
 
 def cld_error(message: str, status: int, headers=None) -> Response:
     return Response.json({"error": {"message": message}}, status, headers=headers)
 
 
+class BadParam(ValueError):
+    """A bad Admin API parameter (bad cursor, several prefixes): 400."""
+
+
 class CloudinaryAdminMixin:
-    # ---- admin API ------------------------------------------------------------------------
+    # ---- rate limit (§6.7) ----------------------------------------------------------------
     def _rate_headers(self, remaining: int, window_start: int):
         reset = email.utils.formatdate(window_start + 3600, usegmt=True)
         return [("X-FeatureRateLimit-Limit", str(self.admin_rate_limit)),
                 ("X-FeatureRateLimit-Remaining", str(max(0, remaining))),
                 ("X-FeatureRateLimit-Reset", reset)]
 
+    def rate_limit_headers(self) -> list:
+        """The headers the next Admin call would see (used by the `rate_limited` preset)."""
+        now = int(self.clock.now())
+        hour = now - now % 3600
+        with self._state_lock:
+            start, used = self._window
+        used = used if start == hour else 0
+        return self._rate_headers(self.admin_rate_limit - used, hour)
+
+    # ---- dispatch -------------------------------------------------------------------------
     def _admin(self, req: Request, rest: list) -> Response:
         basic = req.basic_auth()
         if basic is None:
@@ -51,30 +73,42 @@ class CloudinaryAdminMixin:
             params = self._admin_params(req)
         except ValueError:
             return cld_error("Invalid request body", 400, headers)
+        try:
+            return self._admin_route(req.method, rest, params, headers)
+        except BadParam as exc:
+            return cld_error(str(exc), 400, headers)
+
+    def _admin_route(self, method: str, rest: list, params: dict, headers) -> Response:
         if len(rest) == 3 and rest[1] == "tags":
             rtype, tag = rest[0], rest[2]
-            if req.method == "DELETE":
-                return self._delete_by_tag(rtype, tag, params, headers)
-            if req.method == "GET":
-                items = self.list_assets(rtype, tag)
-                return Response.json({"resources": items}, headers=headers)
-        if len(rest) == 2 and req.method == "GET":
-            return self._list_by_prefix(rest[0], rest[1], params, headers)
-        if len(rest) == 2 and req.method == "DELETE" and params.get("prefix"):
-            return self._delete_by_prefix(rest[0], rest[1], params, headers)
-        if len(rest) == 2 and req.method == "DELETE":
+            if method == "DELETE":
+                return self._paged_delete("tag", rtype, "upload", tag, params, headers,
+                                          lambda a: tag in a["tags"], "deleted_by_tag")
+            if method == "GET":
+                return self._paged_list("tag", rtype, None, tag, params, headers, lambda a: tag in a["tags"])
+        if len(rest) == 1 and method == "GET":
+            if self._prefix(params):
+                return cld_error("prefix requires the delivery type in the path (resources/%s/upload)" % rest[0],
+                                 400, headers)
+            return self._paged_list("all", rest[0], None, "", params, headers, lambda a: True)
+        if len(rest) == 2 and method == "GET":
+            prefix = self._prefix(params)
+            return self._paged_list("prefix", rest[0], rest[1], prefix, params, headers,
+                                    lambda a: a["public_id"].startswith(prefix))
+        if len(rest) == 2 and method == "DELETE":
             rtype, type_ = rest
-            ids = params.get("public_ids") or []
-            ids = ids if isinstance(ids, list) else [ids]
-            deleted = {}
-            with self._state_lock:
-                for pid in ids:
-                    found = self.assets.pop((rtype, type_, pid), None) is not None
-                    deleted[pid] = "deleted" if found else "not_found"
-            return Response.json({"deleted": deleted, "partial": False}, headers=headers)
+            prefix = self._prefix(params)
+            if prefix:
+                return self._paged_delete("prefix", rtype, type_, prefix, params, headers,
+                                          lambda a: a["public_id"].startswith(prefix), "deleted_by_prefix")
+            if self._flag(params, "all"):
+                return self._paged_delete("all", rtype, type_, "", params, headers, lambda a: True,
+                                          "deleted_by_prefix")
+            return self._delete_public_ids(rtype, type_, params, headers)
         return cld_error("Not found", 404, headers)
 
     def _admin_params(self, req: Request) -> dict:
+        """Query string, then a JSON or form body (body wins); `name[]` and JSON arrays are lists."""
         params: dict = {}
         for k, vals in req.query.items():
             name = k[:-2] if k.endswith("[]") else k
@@ -82,7 +116,7 @@ class CloudinaryAdminMixin:
         if req.content_type == "application/json" and req.body.strip():
             obj = json.loads(req.body)
             if isinstance(obj, dict):
-                params.update({k: v for k, v in obj.items() if v is not None})
+                params.update({k[:-2] if k.endswith("[]") else k: v for k, v in obj.items() if v is not None})
         else:
             for f in req.form_fields():
                 if f.name.endswith("[]"):
@@ -91,87 +125,170 @@ class CloudinaryAdminMixin:
                     params[f.name] = f.text
         return params
 
-    def _delete_by_tag(self, rtype: str, tag: str, params: dict, headers) -> Response:
-        keep_original = str(params.get("keep_original", "false")).lower() in ("true", "1")
-        with self._state_lock:
-            matching = sorted((k for k, a in self.assets.items()
-                               if a["resource_type"] == rtype and a["type"] == "upload" and tag in a["tags"]),
-                              key=lambda k: k[2])
-            batch, more = matching[: self.delete_page_size], len(matching) > self.delete_page_size
-            deleted, counts = {}, {}
-            for k in batch:
-                if not keep_original:
-                    del self.assets[k]
-                    self.counts["deleted_by_tag"] += 1
-                deleted[k[2]] = "deleted"
-                counts[k[2]] = {"original": 0 if keep_original else 1, "derived": 0}
-        out = {"deleted": deleted, "deleted_counts": counts, "partial": more}
-        if more:
-            out["next_cursor"] = secrets.token_hex(16)
-        return Response.json(out, headers=headers)
+    @staticmethod
+    def _flag(params: dict, name: str) -> bool:
+        value = params.get(name, False)
+        return value is True or str(value).lower() in ("true", "1")
 
-    # ---- by prefix (next-capabilities §6.5, §6.6) ------------------------------------------------
     @staticmethod
     def _prefix(params: dict) -> str:
         prefix = params.get("prefix") or ""
-        # The Go SDK sends a one-element array.
-        return prefix[0] if isinstance(prefix, list) and prefix else str(prefix)
+        if isinstance(prefix, list):  # the Go SDK sends a one-element array
+            if len(prefix) > 1:
+                raise BadParam("Only one prefix is allowed")
+            prefix = prefix[0] if prefix else ""
+        return str(prefix)
 
-    def _matching(self, rtype: str, type_: str, prefix: str) -> list:
-        """Plain string prefix match, as Cloudinary does (`t1` matches `t10/...`); public id order."""
-        return sorted((k for k, a in self.assets.items()
-                       if a["resource_type"] == rtype and a["type"] == type_ and a["public_id"].startswith(prefix)),
-                      key=lambda k: k[2])
+    # ---- cursors: opaque, tamper-proof, and they resume after the last public id served ------
+    def _cursor(self, scope: str, last_id: str) -> str:
+        raw = json.dumps([scope, last_id], separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        mac = hmac.new(self._cursor_secret, raw, hashlib.sha256).digest()[:8]
+        return (mac + raw).hex()
 
-    def _list_by_prefix(self, rtype: str, type_: str, params: dict, headers) -> Response:
-        prefix = self._prefix(params)
+    def _resume_after(self, scope: str, params: dict) -> str | None:
+        cursor = params.get("next_cursor")
+        if cursor in (None, ""):
+            return None
         try:
-            limit = max(1, min(500, int(params.get("max_results", 10))))
-        except ValueError:
-            return cld_error("Invalid max_results", 400, headers)
-        cursor = params.get("next_cursor") or ""
+            blob = bytes.fromhex(str(cursor))
+            mac, raw = blob[:8], blob[8:]
+            if not hmac.compare_digest(mac, hmac.new(self._cursor_secret, raw, hashlib.sha256).digest()[:8]):
+                raise ValueError
+            got_scope, last_id = json.loads(raw.decode("utf-8"))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise BadParam("Invalid next_cursor - %s" % cursor)
+        if got_scope != scope:
+            raise BadParam("next_cursor %s does not belong to this request" % cursor)
+        return last_id
+
+    def _keys_after(self, rtype: str, type_: str | None, match, after: str | None) -> list:
+        """Matching keys in public id order (Cloudinary sorts prefix listings by public id),
+        starting after `after`; the caller holds the state lock."""
+        keys = sorted((k for k, a in self.assets.items()
+                       if k[0] == rtype and (type_ is None or k[1] == type_) and match(a)),
+                      key=lambda k: (k[2], k[1]))
+        if after is not None:
+            keys = [k for k in keys if k[2] > after]
+        return keys
+
+    # ---- list (§6.5) ------------------------------------------------------------------------
+    def _paged_list(self, kind: str, rtype: str, type_: str | None, what: str, params: dict, headers,
+                    match) -> Response:
+        try:
+            limit = int(params.get("max_results", MAX_RESULTS_DEFAULT))
+        except (TypeError, ValueError):
+            return cld_error("Invalid max_results - %s" % params.get("max_results"), 400, headers)
+        limit = max(1, min(MAX_RESULTS_MAX, limit))
+        scope = "list:%s:%s:%s:%s" % (kind, rtype, type_ or "", what)
+        after = self._resume_after(scope, params)
+        with_tags, with_context = self._flag(params, "tags"), self._flag(params, "context")
         with self._state_lock:
-            keys = [k for k in self._matching(rtype, type_, prefix) if k[2] > cursor]
-            page = [self._public(self.assets[k]) for k in keys[:limit]]
-        out = {"resources": page}
+            keys = self._keys_after(rtype, type_, match, after)
+            page = [self._listed(self.assets[k], with_tags, with_context) for k in keys[:limit]]
+        out: dict = {"resources": page}
         if len(keys) > limit:
-            out["next_cursor"] = page[-1]["public_id"]  # opaque to clients; resumes after it
+            out["next_cursor"] = self._cursor(scope, page[-1]["public_id"])
         return Response.json(out, headers=headers)
 
-    def _delete_by_prefix(self, rtype: str, type_: str, params: dict, headers) -> Response:
-        prefix = self._prefix(params)
-        keep_original = str(params.get("keep_original", "false")).lower() in ("true", "1")
+    @staticmethod
+    def _listed(a: dict, with_tags: bool, with_context: bool) -> dict:
+        out = {k: a[k] for k in LISTED_FIELDS if k in a}
+        out.setdefault("access_mode", "public")
+        if with_tags:
+            out["tags"] = list(a.get("tags") or [])
+        if with_context and a.get("context"):
+            out["context"] = a["context"]
+        return out
+
+    # ---- delete (§6.6, §3.6) ---------------------------------------------------------------------
+    def _paged_delete(self, kind: str, rtype: str, type_: str, what: str, params: dict, headers, match,
+                      counter: str) -> Response:
+        """At most `delete_page_size` originals per call; `partial` + `next_cursor` while more remain.
+        The cursor resumes after the last public id handled (which matters with keep_original)."""
+        keep_original = self._flag(params, "keep_original")
+        scope = "delete:%s:%s:%s:%s" % (kind, rtype, type_, what)
+        after = self._resume_after(scope, params)
+        size = max(1, int(self.delete_page_size))
         with self._state_lock:
-            matching = self._matching(rtype, type_, prefix)
-            batch, more = matching[: self.delete_page_size], len(matching) > self.delete_page_size
+            keys = self._keys_after(rtype, type_, match, after)
+            batch, more = keys[:size], len(keys) > size
             deleted, counts = {}, {}
             for k in batch:
                 if not keep_original:
                     del self.assets[k]
-                    self.counts["deleted_by_prefix"] += 1
+                    self.counts[counter] += 1
                 deleted[k[2]] = "deleted"
                 counts[k[2]] = {"original": 0 if keep_original else 1, "derived": 0}
-        out = {"deleted": deleted, "deleted_counts": counts, "partial": more}
+        out: dict = {"deleted": deleted, "deleted_counts": counts, "partial": more}
         if more:
-            out["next_cursor"] = secrets.token_hex(16)
+            out["next_cursor"] = self._cursor(scope, batch[-1][2])
         return Response.json(out, headers=headers)
 
+    def _delete_public_ids(self, rtype: str, type_: str, params: dict, headers) -> Response:
+        ids = params.get("public_ids") or []
+        ids = ids if isinstance(ids, list) else [ids]
+        if len(ids) > 100:
+            return cld_error("Too many public_ids (max 100)", 400, headers)
+        deleted, counts = {}, {}
+        keep_original = self._flag(params, "keep_original")
+        with self._state_lock:
+            for pid in ids:
+                pid = str(pid)
+                found = (rtype, type_, pid) in self.assets
+                if found and not keep_original:
+                    del self.assets[(rtype, type_, pid)]
+                deleted[pid] = "deleted" if found else "not_found"
+                counts[pid] = {"original": int(found and not keep_original), "derived": 0}
+        return Response.json({"deleted": deleted, "deleted_counts": counts, "partial": False}, headers=headers)
+
     # ---- helpers for tests ----------------------------------------------------------------------
-    def seed_assets(self, prefix: str, count: int, resource_type: str = "image") -> list[str]:
-        """`count` uploaded assets `prefix + n` without uploading each (a tenant with thousands)."""
+    def seed_assets(self, prefix: str, count: int, resource_type: str = "image", tags=None, start: int = 0,
+                    type_: str = "upload") -> list[str]:
+        """Stores `count` assets `prefix + "%06d" % n` (n from `start`) as if each had been uploaded
+        (same fields, fetchable from `res_url`), without an upload per asset; returns the public ids."""
+        if resource_type not in ("image", "video", "raw"):
+            raise ValueError("resource_type must be image, video or raw")
+        tags = [t for t in (tags.split(",") if isinstance(tags, str) else (tags or [])) if t]
+        now = self.clock.now()
+        version = int(now)
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        fmt = {"image": "jpg", "video": "mp4", "raw": None}[resource_type]
+        data = {"image": lambda: fake_jpeg("seeded", 1080, 1350), "video": lambda: fake_mp4("seeded"),
+                "raw": lambda: b"seeded raw asset\n"}[resource_type]()
+        etag = hashlib.md5(data).hexdigest()
+        secret = self.credentials[self.api_key]
         ids = []
         with self._state_lock:
-            for n in range(count):
+            for n in range(start, start + count):
                 public_id = "%s%06d" % (prefix, n)
-                path = "%s/%s/upload/v1/%s" % (self.cloud_name, resource_type, public_id)
-                self.assets[(resource_type, "upload", public_id)] = {
-                    "asset_id": secrets.token_hex(16), "public_id": public_id, "version": 1, "format": "jpg",
-                    "resource_type": resource_type, "type": "upload", "created_at": "2026-01-01T00:00:00Z",
-                    "tags": [], "bytes": 1, "url": "%s/%s" % (self.res_url, path),
-                    "secure_url": "%s/%s" % (self.res_url, path), "data": b"x"}
+                path = "%s/%s/%s/v%d/%s%s" % (self.cloud_name, resource_type, type_, version, public_id,
+                                              "." + fmt if fmt else "")
+                folder, _, name = public_id.rpartition("/")
+                asset = {
+                    "asset_id": secrets.token_hex(16), "public_id": public_id, "version": version,
+                    "version_id": secrets.token_hex(16),
+                    "signature": hashlib.sha1(("public_id=%s&version=%d" % (public_id, version) + secret)
+                                              .encode()).hexdigest(),
+                    "resource_type": resource_type, "created_at": created, "tags": list(tags),
+                    "bytes": len(data), "type": type_, "etag": etag, "placeholder": False,
+                    "url": "%s/%s" % (self.res_url, path), "secure_url": "%s/%s" % (self.res_url, path),
+                    "asset_folder": folder, "display_name": name, "original_filename": name,
+                    "api_key": self.api_key, "data": data}
+                if fmt:
+                    asset["format"] = fmt
+                if resource_type == "image":
+                    asset["width"], asset["height"] = 1080, 1350
+                elif resource_type == "video":
+                    asset.update({"width": 1080, "height": 1920, "duration": 10.0, "bit_rate": 800000,
+                                  "frame_rate": 30.0, "playback_url": asset["secure_url"].rsplit(".", 1)[0] + ".m3u8"})
+                self.assets[(resource_type, type_, public_id)] = asset
                 ids.append(public_id)
+            self.counts["seeded"] += count
         return ids
 
-    def count_assets(self, prefix: str = "") -> int:
+    def count_assets(self, prefix: str = "", resource_type: str | None = None, type_: str | None = None) -> int:
+        """Stored assets whose public id starts with `prefix` (a plain string match, like Cloudinary's)."""
         with self._state_lock:
-            return sum(1 for a in self.assets.values() if a["public_id"].startswith(prefix))
+            return sum(1 for (rt, ty, pid) in self.assets
+                       if pid.startswith(prefix) and (resource_type is None or rt == resource_type)
+                       and (type_ is None or ty == type_))

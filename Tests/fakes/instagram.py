@@ -24,11 +24,11 @@ import urllib.parse
 
 from .base import FakeServer, cli_main
 from .httpcore import Request, Response
-from .instagram_data import (CHILD_FIELDS, FB_SHORT_TTL, LONG_TTL, MEDIA_FIELDS,
+from .instagram_data import (CHILD_FIELDS, DEAD_TOKEN_MESSAGES, FB_SHORT_TTL, LONG_TTL, MEDIA_FIELDS,
                              SHORT_IG_TTL, THROTTLE_MESSAGES, Account, AuthCode, GraphError, Media, Token,
-                             decode_cursor, default_media_plan, encode_cursor, err_cannot_parse, err_decrypt,
-                             err_expired, err_field, err_invalidated, new_token_value,
-                             parse_fields, usage_headers)
+                             decode_cursor, default_media_plan, encode_cursor, err_cannot_parse, err_dead,
+                             err_decrypt, err_expired, err_field, err_invalidated, err_permission,
+                             new_token_value, parse_fields, usage_headers)
 from .instagram_routes import InstagramRoutes
 from .media import fake_jpeg, fake_mp4
 
@@ -43,7 +43,8 @@ class FakeInstagram(InstagramRoutes, FakeServer):
                  fb_app_id: str = "6543210987654321", fb_app_secret: str = "fb-test-app-secret",
                  token_style: str = "data", page_size: int = 25, max_limit: int = 100, cdn_ttl: float = 3 * 86400,
                  require_appsecret_proof: bool = False, escape_slashes: bool = False, code_ttl: float = 3600,
-                 default_version: str = "v23.0", fb_omit_expires_in: bool = False, **kw):
+                 default_version: str = "v23.0", fb_omit_expires_in: bool = False, expired_subcode: int | None = 463,
+                 app_name: str = "igmedia fake", **kw):
         super().__init__(**kw)
         if token_style not in ("data", "flat"):
             raise ValueError("token_style must be 'data' or 'flat'")
@@ -57,6 +58,8 @@ class FakeInstagram(InstagramRoutes, FakeServer):
         self.code_ttl = code_ttl
         self.default_version = default_version
         self.fb_omit_expires_in = fb_omit_expires_in
+        self.expired_subcode = expired_subcode  # 463, or None like the captured body of reference §4.6
+        self.app_name = app_name  # debug_token's `application`
         self._cdn_key = secrets.token_bytes(16)
         self._state_lock = threading.RLock()
         self._init_state()
@@ -67,7 +70,6 @@ class FakeInstagram(InstagramRoutes, FakeServer):
             self.fb_users: dict[str, Account] = {}
             self.media_index: dict[str, tuple] = {}  # media id -> (Media, Account)
             self.tokens: dict[str, Token] = {}
-            self.revocation_subcodes: dict[str, int | None] = {}
             self.codes: dict[str, AuthCode] = {}
             self.authorize_as: str | None = None
             self.authorize_deny = False
@@ -108,7 +110,8 @@ class FakeInstagram(InstagramRoutes, FakeServer):
                 "cdn_url": self.cdn_url, "instagram_www_url": self.instagram_www_url,
                 "facebook_www_url": self.facebook_www_url, "ig_app_id": self.ig_app_id, "fb_app_id": self.fb_app_id,
                 "token_style": self.token_style, "page_size": self.page_size, "max_limit": self.max_limit,
-                "require_appsecret_proof": self.require_appsecret_proof}
+                "require_appsecret_proof": self.require_appsecret_proof, "expired_subcode": self.expired_subcode,
+                "app_name": self.app_name}
 
     def counters(self):
         with self._state_lock:
@@ -150,13 +153,25 @@ class FakeInstagram(InstagramRoutes, FakeServer):
                    "An unexpected error has occurred. Please retry your request later.")
             return graph(GraphError(code, msg, status=500, extra={"is_transient": True}), p)
 
+        def dead(p):
+            subcode = p.get("subcode", 460)
+            subcode = None if subcode is None else int(subcode)
+            if subcode == 463:
+                return graph(err_expired(self.clock.now() - 86400, self.clock.now()), p)
+            return graph(err_dead(subcode, self.ig_app_id, p.get("message")), p)
+
+        def permission(p):
+            return graph(err_permission(int(p.get("code", 10)), p.get("message"), p.get("type", "IGApiException"),
+                                        int(p.get("status", 403))), p)
+
         return {
-            "token_expired": lambda p: graph(err_expired(self.clock.now() - 86400, self.clock.now()), p),
+            "token_expired": lambda p: graph(err_expired(self.clock.now() - 86400, self.clock.now(),
+                                                         self.expired_subcode), p),
             "token_invalidated": lambda p: graph(err_invalidated(), p),
+            "token_dead": dead,
             "token_decrypt": lambda p: graph(err_decrypt(), p),
             "token_invalid": lambda p: graph(err_cannot_parse(), p),
-            "permission": lambda p: graph(GraphError(10, "(#10) Application does not have permission for this "
-                                                         "action", "IGApiException", status=403), p),
+            "permission": permission,
             "unsupported_field": lambda p: graph(err_field(p.get("field", "bogus")), p),
             "throttle": throttle,
             "transient": transient,
@@ -267,40 +282,65 @@ class FakeInstagram(InstagramRoutes, FakeServer):
                                         self.clock.now())
         return code
 
+    def _tokens_of(self, token: str | None, user: str | None) -> list:
+        """Tokens equal to `token`, or belonging to `user`: an Instagram user id also matches the
+        Facebook tokens of the account's linked Facebook user. Call with the state lock held."""
+        users = set()
+        if user is not None:
+            users.add(str(user))
+            acct = self.accounts.get(str(user))
+            if acct is not None and acct.fb_user_id:
+                users.add(acct.fb_user_id)
+        return [t for t in self.tokens.values() if (token is not None and t.value == token) or t.user in users]
+
     def revoke_token(self, token: str | None = None, user: str | None = None) -> int:
+        """Revoked like a password change: every later call gets 190/460."""
+        return self.invalidate_token(token, user, subcode=460)
+
+    def invalidate_token(self, token: str | None = None, user: str | None = None, subcode: int | None = 460,
+                         message: str | None = None) -> int:
+        """Kills matching tokens the way Meta does (next-capabilities §2.2); every later Graph call
+        with them (media, /me, nodes, exchange, refresh, debug_token's `error`) answers 190 with
+        `error_subcode` = `subcode`: 458 app removed, 459 checkpoint, 460 password changed, 464
+        unconfirmed user, 466 invalidated via API, 467 logged out, 492 Page role lost, None = no
+        subcode at all; 463 = expired (same as `expire_token`). Returns how many tokens."""
+        if subcode is not None:
+            subcode = int(subcode)
+        if subcode == 463:
+            return self.expire_token(token, user)
+        if subcode not in DEAD_TOKEN_MESSAGES:
+            raise ValueError("unsupported subcode %r (known: 463, %s)" % (
+                subcode, ", ".join(str(k) for k in DEAD_TOKEN_MESSAGES)))
         with self._state_lock:
-            hits = [t for t in self.tokens.values() if t.value == token or (user is not None and t.user == user)]
+            hits = self._tokens_of(token, user)
             for t in hits:
-                t.revoked = True
+                t.revoked, t.revoked_subcode, t.revoked_message = True, subcode, message
             return len(hits)
 
-    # Why a revoked token is dead (next-capabilities §2.2): 460 password changed (the default),
-    # 458 app removed, 467 logged out, 466 invalidated via API, None = plain 190.
-    REVOCATION_MESSAGES = {
-        458: "Error validating access token: The user has not authorized application.",
-        460: None,  # err_invalidated()'s wording
-        466: "Error validating access token: The session was invalidated via API.",
-        467: "Error validating access token: The user is not logged in.",
-        None: "Invalid OAuth access token.",
-    }
-
-    def invalidate_token(self, token: str | None = None, user: str | None = None, subcode: int | None = 460) -> int:
-        """Kills matching tokens the way Meta does; every later call with them gets 190/`subcode`."""
-        if subcode not in self.REVOCATION_MESSAGES:
-            raise ValueError("unsupported subcode %r" % subcode)
-        hits = self.revoke_token(token=token, user=user)
-        with self._state_lock:
-            for t in self.tokens.values():
-                if t.value == token or (user is not None and t.user == user):
-                    self.revocation_subcodes[t.value] = subcode
-        return hits
-
     def expire_token(self, token: str | None = None, user: str | None = None) -> int:
+        """Moves the expiry of matching tokens to the past: 190/463 (`expired_subcode`)."""
         now = self.clock.now()
         with self._state_lock:
-            hits = [t for t in self.tokens.values() if t.value == token or (user is not None and t.user == user)]
+            hits = self._tokens_of(token, user)
             for t in hits:
                 t.expires_at = min(t.expires_at, now - 1)
+            return len(hits)
+
+    def revoke_permission(self, token: str | None = None, user: str | None = None, code: int = 10,
+                          message: str | None = None, status: int = 400, type_: str = "OAuthException",
+                          scope: str | None = None) -> int:
+        """The user took a permission back: the token stays valid (refresh works, debug_token says
+        is_valid without `scope`), but every data call (media, /me, nodes, /me/accounts) answers
+        `status` with Graph code `code` (10 "Application does not have permission for this action",
+        or 200–299). `scope` defaults to the media scope of the token's product."""
+        with self._state_lock:
+            hits = self._tokens_of(token, user)
+            for t in hits:
+                t.permission_error = err_permission(int(code), message, type_, int(status)).body()["error"]
+                t.permission_error["status"] = int(status)
+                t.permission_error.pop("fbtrace_id", None)
+                drop = scope or ("instagram_business_basic" if t.product == "instagram" else "instagram_basic")
+                t.scopes = [s for s in t.scopes if s != drop]
             return len(hits)
 
     def token_info(self, token: str) -> dict | None:
@@ -320,15 +360,19 @@ class FakeInstagram(InstagramRoutes, FakeServer):
         if tok is None or tok.product != product:
             raise err_cannot_parse() if product == "instagram" else err_decrypt()
         if tok.revoked:
-            with self._state_lock:
-                subcode = self.revocation_subcodes.get(tok.value, 460)
-            if subcode == 460:
-                raise err_invalidated()
-            raise GraphError(190, self.REVOCATION_MESSAGES[subcode], subcode=subcode)
+            raise err_dead(tok.revoked_subcode, self.ig_app_id if product == "instagram" else self.fb_app_id,
+                           tok.revoked_message)
         now = self.clock.now()
         if now >= tok.expires_at:
-            raise err_expired(tok.expires_at, now)
+            raise err_expired(tok.expires_at, now, self.expired_subcode)
         return tok
+
+    @staticmethod
+    def check_permission(tok: Token):
+        """Data calls with a token whose permission was taken back (`revoke_permission`)."""
+        err = tok.permission_error
+        if err:
+            raise GraphError(err["code"], err["message"], err["type"], status=err["status"])
 
     # ---- media rendering -----------------------------------------------------------------------
     def cdn_link(self, m: Media, thumbnail: bool = False) -> str:
@@ -489,6 +533,8 @@ def main(argv=None):
         p.add_argument("--cdn-ttl", type=float, default=3 * 86400, help="seconds until CDN links expire")
         p.add_argument("--require-appsecret-proof", action="store_true")
         p.add_argument("--escape-slashes", action="store_true")
+        p.add_argument("--expired-subcode", default="463", choices=("463", "none"),
+                       help="error_subcode of expired tokens ('none': a plain 190)")
         p.add_argument("--seed-account", type=int, default=None, metavar="N",
                        help="create one account with N media (Instagram and Facebook login)")
 
@@ -496,7 +542,8 @@ def main(argv=None):
         fake = FakeInstagram(ig_app_id=a.ig_app_id, ig_app_secret=a.ig_app_secret, fb_app_id=a.fb_app_id,
                              fb_app_secret=a.fb_app_secret, token_style=a.token_style, page_size=a.page_size,
                              cdn_ttl=a.cdn_ttl, require_appsecret_proof=a.require_appsecret_proof,
-                             escape_slashes=a.escape_slashes, clock=clock)
+                             escape_slashes=a.escape_slashes, clock=clock,
+                             expired_subcode=None if a.expired_subcode == "none" else int(a.expired_subcode))
         if a.seed_account is not None:
             fake.create_account(media_count=a.seed_account, facebook=True)
         return fake

@@ -52,15 +52,49 @@ def pdt(t: float) -> str:
     return time.strftime("%A, %d-%b-%y %H:%M:%S PDT", time.gmtime(t - 7 * 3600))
 
 
-def err_expired(expired_at: float, now: float) -> GraphError:
-    # Subcode 463 = expired (next-capabilities §2.2).
+def err_expired(expired_at: float, now: float, subcode: int | None = 463) -> GraphError:
+    """190 with subcode 463 (next-capabilities §2.2); captured real bodies also come without one
+    (reference §4.6): `subcode=None`."""
     return GraphError(190, "Error validating access token: Session has expired on %s. The current time is %s."
-                      % (pdt(expired_at), pdt(now)), subcode=463)
+                      % (pdt(expired_at), pdt(now)), subcode=subcode)
 
 
 def err_invalidated() -> GraphError:
-    return GraphError(190, "Error validating access token: The session has been invalidated because the user "
-                      "changed their password or Facebook has changed the session for security reasons.", subcode=460)
+    return GraphError(190, DEAD_TOKEN_MESSAGES[460], subcode=460)
+
+
+# Why a token died early (next-capabilities §2.2; wording as Meta's where known, else a close guess).
+# 463 (expired) is `err_expired`; None = a plain 190 without `error_subcode`.
+DEAD_TOKEN_MESSAGES = {
+    458: "Error validating access token: The user has not authorized application %(app_id)s.",
+    459: "Error validating access token: You cannot access the app till you log in to www.facebook.com and "
+         "follow the instructions given.",
+    460: "Error validating access token: The session has been invalidated because the user changed their "
+         "password or Facebook has changed the session for security reasons.",
+    464: "Error validating access token: Sessions for the user are not allowed because the user is not a "
+         "confirmed user.",
+    466: "Error validating access token: The session was invalidated explicitly using an API call.",
+    467: "Error validating access token: The session is invalid because the user logged out.",
+    492: "Error validating access token: The user must be an administrator, editor, or moderator of the page "
+         "in order to impersonate it.",
+    None: "Error validating access token: The session is invalid.",
+}
+
+
+def err_dead(subcode: int | None, app_id: str = "", message: str | None = None) -> GraphError:
+    """A token killed early: 190 with `subcode` (no `error_subcode` key when None)."""
+    text = message or DEAD_TOKEN_MESSAGES[subcode] % {"app_id": app_id}
+    return GraphError(190, text, subcode=subcode)
+
+
+PERMISSION_MESSAGES = {10: "(#10) Application does not have permission for this action",
+                       200: "(#200) Permissions error"}
+
+
+def err_permission(code: int = 10, message: str | None = None, type_: str = "OAuthException",
+                   status: int = 400) -> GraphError:
+    return GraphError(code, message or PERMISSION_MESSAGES.get(code, "(#%d) Permissions error" % code), type_,
+                      status=status)
 
 
 def err_cannot_parse() -> GraphError:
@@ -85,7 +119,10 @@ def err_field(name: str, node: str = "ShadowIGMedia") -> GraphError:
 
 THROTTLE_MESSAGES = {4: "(#4) Application request limit reached", 17: "(#17) User request limit reached",
                      32: "(#32) Page request limit reached",
-                     613: "(#613) Calls to this api have exceeded the rate limit."}
+                     613: "(#613) Calls to this api have exceeded the rate limit.",
+                     80001: "(#80001) There have been too many calls to this Page account. Wait a bit and try again.",
+                     80002: "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
+                            "again."}
 
 
 def usage_headers(app_pct: int, buc_pct: int, owner: str = "0", minutes: int = 0) -> list:
@@ -199,10 +236,15 @@ class Token:
     expires_at: float
     scopes: list = field(default_factory=list)
     revoked: bool = False
+    revoked_subcode: int | None = 460  # why, once revoked (DEAD_TOKEN_MESSAGES)
+    revoked_message: str | None = None
+    permission_error: dict | None = None  # {"code", "message", "type", "status"}: data calls fail with it
 
     def to_json(self, include_value: bool = False) -> dict:
         out = {"product": self.product, "kind": self.kind, "user": self.user, "issued_at": self.issued_at,
-               "expires_at": self.expires_at, "scopes": self.scopes, "revoked": self.revoked}
+               "expires_at": self.expires_at, "scopes": self.scopes, "revoked": self.revoked,
+               "revoked_subcode": self.revoked_subcode if self.revoked else None,
+               "permission_error": self.permission_error}
         if include_value:
             out["access_token"] = self.value
         return out

@@ -150,6 +150,7 @@ class InstagramRoutes:
         tok = self.check_token(p.get("access_token"), product, me_path=rest[0] == "me")
         if product == "facebook":
             self._check_proof(p, tok.value)
+        self.check_permission(tok)
         if len(rest) == 1:
             return self.graph_response(self._node(tok, product, rest[0], p))
         if len(rest) == 2 and rest[1] == "media":
@@ -275,22 +276,28 @@ class InstagramRoutes:
 
     # ---- token exchange / refresh ---------------------------------------------------------------
     def _debug_token(self, p: dict) -> Response:
-        """next-capabilities §1.5: the inspector must be the app token `app_id|app_secret`; an
-        invalid input token is still HTTP 200, with `is_valid:false` and `error.subcode`."""
+        """next-capabilities §1.5. The inspector must be the Facebook app's token `app_id|app_secret`
+        (else HTTP 400, code 100). The input token's state is HTTP 200 either way: `is_valid:true`
+        with scopes and `granular_scopes`, or `is_valid:false` and `error:{code, message, subcode}`
+        (the same code/subcode a Graph call with it would get; no `subcode` key for a plain 190)."""
         if p.get("access_token") != "%s|%s" % (self.fb_app_id, self.fb_app_secret):
             raise GraphError(100, "You must provide an app access token, or a user access token that is an owner "
                                   "or developer of the app")
-        value = p.get("input_token") or ""
+        value = p.get("input_token")
+        if not value:
+            raise GraphError(100, "(#100) The parameter input_token is required")
         with self._state_lock:
             tok = self.tokens.get(value)
         if tok is None:
             return self.graph_response({"data": {"error": {"code": 190, "message": "The access token could not be "
                                                                                  "decrypted"},
                                                  "is_valid": False, "scopes": []}})
+        # Instagram Login tokens: what Meta answers is UNVERIFIED (§1.6); the fake reports them for
+        # the Instagram app's id, which a client checking `app_id` sees is not its Facebook app.
         data = {"app_id": self.fb_app_id if tok.product == "facebook" else self.ig_app_id, "type": "USER",
-                "application": "igmedia fake", "data_access_expires_at": int(tok.issued_at + 90 * 86400),
-                "expires_at": int(tok.expires_at), "issued_at": int(tok.issued_at), "scopes": list(tok.scopes),
-                "user_id": tok.user, "is_valid": True}
+                "application": self.app_name, "data_access_expires_at": int(tok.issued_at + 90 * 86400),
+                "expires_at": int(tok.expires_at), "is_valid": True, "issued_at": int(tok.issued_at),
+                "scopes": list(tok.scopes), "user_id": tok.user}
         try:
             self.check_token(value, tok.product)
         except GraphError as error:
@@ -298,7 +305,28 @@ class InstagramRoutes:
             data["error"] = {"code": error.code, "message": error.message}
             if error.subcode is not None:
                 data["error"]["subcode"] = error.subcode
+        else:
+            data["granular_scopes"] = self._granular_scopes(tok)
         return self.graph_response({"data": data})
+
+    def _granular_scopes(self, tok) -> list:
+        """Which Pages / Instagram accounts each scope covers (`target_ids`), §1.5."""
+        with self._state_lock:
+            if tok.product == "instagram":
+                pages, igs = [], [tok.user]
+            else:
+                fb = self.fb_users.get(tok.user)
+                pages = [pg["id"] for pg in (fb.pages if fb else [])]
+                igs = [pg["ig"] for pg in (fb.pages if fb else []) if pg["ig"]]
+        out = []
+        for scope in tok.scopes:
+            if scope.startswith("pages_") and pages:
+                out.append({"scope": scope, "target_ids": list(pages)})
+            elif scope.startswith("instagram_") and igs:
+                out.append({"scope": scope, "target_ids": list(igs)})
+            else:
+                out.append({"scope": scope})
+        return out
 
     def _ig_exchange(self, p: dict) -> Response:
         if p.get("grant_type") != "ig_exchange_token":
@@ -386,6 +414,13 @@ class InstagramRoutes:
         if sub in ("tokens/revoke", "tokens/expire") and m == "POST":
             fn = self.revoke_token if sub.endswith("revoke") else self.expire_token
             return Response.json({"affected": fn(body.get("access_token"), body.get("user"))})
+        if sub == "tokens/invalidate" and m == "POST":
+            return Response.json({"affected": self.invalidate_token(
+                body.get("access_token"), body.get("user"), body.get("subcode", 460), body.get("message"))})
+        if sub == "tokens/revoke-permission" and m == "POST":
+            return Response.json({"affected": self.revoke_permission(
+                body.get("access_token"), body.get("user"), int(body.get("code", 10)), body.get("message"),
+                int(body.get("status", 400)), body.get("type", "OAuthException"), body.get("scope"))})
         if sub == "tokens/info" and m == "POST":
             info = self.token_info(body.get("access_token", ""))
             return Response.json(info or {"error": "unknown token"}, 200 if info else 404)
@@ -394,7 +429,8 @@ class InstagramRoutes:
             return Response.json({"code": self.mint_code(user, **body)})
         if sub == "config" and m in ("GET", "POST"):
             for key in ("token_style", "page_size", "max_limit", "cdn_ttl", "require_appsecret_proof",
-                        "escape_slashes", "authorize_as", "authorize_deny", "fb_omit_expires_in", "code_ttl"):
+                        "escape_slashes", "authorize_as", "authorize_deny", "fb_omit_expires_in", "code_ttl",
+                        "expired_subcode", "app_name"):
                 if key in body:
                     setattr(self, key, body[key])
             return Response.json(dict(self.info(), authorize_as=self.authorize_as, authorize_deny=self.authorize_deny))
