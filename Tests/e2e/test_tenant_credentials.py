@@ -277,3 +277,26 @@ def without(overrides: dict) -> dict:
 
 def world_env(world) -> dict:
     return {k: v for k, v in world.stack.responder.env.items() if k.startswith(("INSTAGRAM_", "FACEBOOK_"))}
+
+
+def test_facebook_login_expiry_from_debug_token_and_callbacks_by_app_scoped_user(world):
+    fake = world.instagram
+    account = fake.create_account(media_count=2, facebook=True)
+    token = fake.mint_token(account["fb_user_id"], product="facebook", kind="long")
+    body = {"name": "fb tenant", "instagramAccountId": account["ig_user_id"], "instagramAccountSecret": fake.fb_app_secret,
+            "apiType": "FACEBOOK_LOGIN", "instagramAppId": fake.fb_app_id, "instagramAccessToken": token}
+    data = expect_success(world.stack.post("/register", body), 201)
+    assert data["photosCount"] == 2
+    assert len(fake.requests(path_prefix="/facebook/v23.0/debug_token")) == 1  # asked once
+    view = expect_success(world.stack.get("/tenant", headers={"Authorization": f"Bearer {data['authToken']}"}))["tenant"]
+    assert view["tokenExpiresAt"] is not None and view["tokenState"] == "ok"
+    hash_ = world.tenant_hash(data["tenantId"])
+    assert hash_["meta_user_id"].startswith("v1:") and account["fb_user_id"] not in json.dumps(hash_)
+    # Meta names the app-scoped user, signed with the app secret: found through the blind index.
+    signed = sign({"algorithm": "HMAC-SHA256", "issued_at": 1700000100, "user_id": account["fb_user_id"]}, fake.fb_app_secret)
+    assert expect_success(post_meta(world, "/meta/deauthorize", signed))["deauthorized"] == 1
+    view = expect_success(world.stack.get("/tenant", headers={"Authorization": f"Bearer {data['authToken']}"}))["tenant"]
+    assert view["tokenState"] == "invalid"
+    # Deleted: no index entry is left behind.
+    expect_success(world.stack.request("DELETE", "/tenant", headers={"Authorization": f"Bearer {data['managementToken']}"}))
+    assert [k for k in world.stack.redis_cli("--scan", "--pattern", "meta:account:*").split("\n") if k] == []

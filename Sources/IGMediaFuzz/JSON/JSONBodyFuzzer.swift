@@ -109,6 +109,8 @@ struct FailingInstagram: InstagramAPI {
     func exchangeCode(code: String, appID: String, appSecret: String, redirectURI: String)
         throws(UpstreamError) -> InstagramToken { throw Self.failure }
     func firstMediaPageJSON(accessToken: String, limit: Int) throws(UpstreamError) -> String { throw Self.failure }
+    func inspectToken(apiType: APIType, accessToken: String, appID: String?, appSecret: String)
+        throws(UpstreamError) -> TokenInspection { throw Self.failure }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -73,13 +73,21 @@ public struct MetaCallbackHandler: RequestHandler {
             ])
             var finished = true
             for tenant in tenants {
-                do {
-                    _ = try deletion.delete(tenant.id)
-                } catch .notFound {
-                    continue
-                } catch {
-                    finished = false
-                    logger.warning("data deletion not finished; the timer or a repeat finishes it", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+                // A running sync holds the tenant's lock for seconds: wait for it a little.
+                for attempt in 1...3 {
+                    do {
+                        _ = try deletion.delete(tenant.id)
+                    } catch .notFound {
+                    } catch .syncRunning where attempt < 3 {
+                        Sleep.milliseconds(2000)
+                        continue
+                    } catch {
+                        finished = false
+                        // Queued for the timer's `sync --all`, which finishes pending deletions.
+                        _ = try? store.run(RedisCommand("SADD", RedisArgument(keys.deletingTenants), RedisArgument(tenant.id)))
+                        logger.warning("data deletion not finished; the timer or a repeat finishes it", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+                    }
+                    break
                 }
             }
             if finished {

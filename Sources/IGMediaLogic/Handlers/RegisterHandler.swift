@@ -38,8 +38,13 @@ public struct RegisterHandler: RequestHandler {
             tokenUpdate: body.instagramAccessToken == nil ? nil : now, createdAt: now)
         let managementToken = ManagementToken.make()
         tenant.managementTokenHash = ManagementToken.hash(managementToken)
-        tenant.health.tokenExpiresAt = tokenExpiry(tenant)
+        let inspection = inspect(tenant)
+        tenant.health.tokenExpiresAt = inspection?.expiresAt
         try repository.create(tenant)
+        if let userID = inspection?.userID, userID != tenant.instagramAccountID {
+            // Best effort, like the check itself: the tenant exists either way.
+            try? repository.indexMetaUser(userID, tenantID: tenant.id, previousIndex: nil)
+        }
         logger.info("tenant registered", metadata: ["tenant": "\(tenant.id)", "request": "\(request.requestID)"])
         var photosCount = 0
         var note: String?
@@ -61,18 +66,17 @@ public struct RegisterHandler: RequestHandler {
         return Envelope.success(.object(data), status: .created)
     }
 
-    /// A Facebook Login token's expiry from `debug_token` (one call); Instagram Login tokens are
-    /// recorded as unknown until their first refresh says. A failed check is not fatal here: the
-    /// first sync classifies the token.
-    private func tokenExpiry(_ tenant: Tenant) -> Double? {
+    /// A Facebook Login token's expiry and user from `debug_token` (one call); Instagram Login
+    /// tokens are recorded as unknown until their first refresh says. A failed check is not fatal
+    /// here: the first sync classifies the token.
+    private func inspect(_ tenant: Tenant) -> TokenInspection? {
         guard let instagram, let token = tenant.instagramAccessToken, tenant.apiType == .facebookLogin,
             tenant.instagramAppID != nil
         else { return nil }
         do {
             return try instagram.inspectToken(
                 apiType: tenant.apiType, accessToken: token, appID: tenant.instagramAppID,
-                appSecret: tenant.instagramAccountSecret
-            ).expiresAt
+                appSecret: tenant.instagramAccountSecret)
         } catch {
             logger.warning("token check at registration failed", metadata: ["error": "\(error)"])
             return nil

@@ -34,6 +34,10 @@ public struct ReplaceTokenHandler: RequestHandler {
         let now = endpoints.clock.now()
         try endpoints.repository.replaceAccessToken(
             tenantID: tenant.id, token: token, at: ISO8601.format(now), expiresAt: inspection.expiresAt)
+        if tenant.apiType == .facebookLogin, let userID = inspection.userID, userID != tenant.instagramAccountID {
+            let previous = try endpoints.repository.rawHash(tenant.id)?[TenantField.metaUserIndex]
+            try endpoints.repository.indexMetaUser(userID, tenantID: tenant.id, previousIndex: previous)
+        }
         logger.info("instagram token replaced", metadata: ["tenant": "\(tenant.id)", "request": "\(request.requestID)"])
         var data: [(String, JSONValue)] = []
         if let engine {

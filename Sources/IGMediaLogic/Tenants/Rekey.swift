@@ -18,7 +18,7 @@ public struct Rekey: Sendable {
         public var indexMoved = 0
     }
 
-    static let sealedFields = [TenantField.accountID, TenantField.accountSecret, TenantField.accessToken]
+    static let sealedFields = [TenantField.accountID, TenantField.accountSecret, TenantField.accessToken, TenantField.metaUserID]
 
     static let compareAndSet =
         "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 else return 0 end"
@@ -43,6 +43,7 @@ public struct Rekey: Sendable {
         let key = RedisArgument(repository.keys.tenant(tenantID))
         guard let hash = try repository.rawHash(tenantID) else { return }
         var accountID: String?
+        var metaUserID: String?
         for field in Self.sealedFields {
             guard var stored = hash[field], !stored.isEmpty else { continue }
             guard let keyID = try? secrets.keyID(of: stored, tenantID: tenantID, field: field) else {
@@ -51,6 +52,7 @@ public struct Rekey: Sendable {
             }
             report.byKey[keyID, default: 0] += 1
             if field == TenantField.accountID { accountID = try? secrets.open(stored, tenantID: tenantID, field: field) }
+            if field == TenantField.metaUserID { metaUserID = try? secrets.open(stored, tenantID: tenantID, field: field) }
             if secrets.isCurrent(stored, tenantID: tenantID, field: field) {
                 report.alreadyCurrent += 1
                 continue
@@ -78,17 +80,20 @@ public struct Rekey: Sendable {
                 stored = now
             }
         }
-        guard !dryRun, let accountID else { return }
-        let current = secrets.blindIndexes(accountID)[0]
-        guard hash[TenantField.blindIndex] != current else { return }
-        var commands = [
-            RedisCommand("SADD", RedisArgument(repository.keys.accountIndex(current)), RedisArgument(tenantID)),
-            RedisCommand("HSET", key, RedisArgument(TenantField.blindIndex), RedisArgument(current)),
-        ]
-        if let old = hash[TenantField.blindIndex] {
-            commands.append(RedisCommand("SREM", RedisArgument(repository.keys.accountIndex(old)), RedisArgument(tenantID)))
+        guard !dryRun else { return }
+        for (plaintext, field) in [(accountID, TenantField.blindIndex), (metaUserID, TenantField.metaUserIndex)] {
+            guard let plaintext else { continue }
+            let current = secrets.blindIndexes(plaintext)[0]
+            guard hash[field] != current else { continue }
+            var commands = [
+                RedisCommand("SADD", RedisArgument(repository.keys.accountIndex(current)), RedisArgument(tenantID)),
+                RedisCommand("HSET", key, RedisArgument(field), RedisArgument(current)),
+            ]
+            if let old = hash[field] {
+                commands.append(RedisCommand("SREM", RedisArgument(repository.keys.accountIndex(old)), RedisArgument(tenantID)))
+            }
+            try repository.checked(store.transaction(commands))
+            report.indexMoved += 1
         }
-        try repository.checked(store.transaction(commands))
-        report.indexMoved += 1
     }
 }

@@ -74,6 +74,10 @@ enum TenantField {
     static let deletingSince = "deleting_since"
     static let blindIndex = "instagram_account_index"
     static let photosCount = "photos_count"
+    /// The app-scoped user id `debug_token` named (Facebook Login), sealed, and its blind index:
+    /// Meta's callbacks name that id, not the Instagram account's.
+    static let metaUserID = "meta_user_id"
+    static let metaUserIndex = "meta_user_index"
 
     /// The health fields a new token resets.
     static let healthFields = [lastErrorCode, lastErrorAt, consecutiveFailures, tokenInvalid, refreshFailedAt, lastError]

@@ -126,8 +126,8 @@ public struct TenantDeletion: Sendable {
         for field in [TenantField.authToken, TenantField.previousAuthToken] {
             if let token = hash[field], !token.isEmpty { deletions.append(keys.authToken(token)) }
         }
-        if let index = hash[TenantField.blindIndex] {
-            commands.append(RedisCommand("SREM", RedisArgument(keys.accountIndex(index)), id))
+        for field in [TenantField.blindIndex, TenantField.metaUserIndex] {
+            if let index = hash[field] { commands.append(RedisCommand("SREM", RedisArgument(keys.accountIndex(index)), id)) }
         }
         let first = commands.count
         commands += deletions.map { RedisCommand("DEL", RedisArgument($0)) }

@@ -94,10 +94,21 @@ extension TenantRepository {
         return ids
     }
 
-    /// Adds the tenant to the blind index of another id it is known by (the app-scoped user id
-    /// `debug_token` names), so Meta's callbacks find it.
-    public func indexAccount(_ accountID: String, tenantID: String) throws(StoreError) {
-        _ = try store.run(RedisCommand(
-            "SADD", RedisArgument(keys.accountIndex(secrets.blindIndexes(accountID)[0])), RedisArgument(tenantID)))
+    /// Records the app-scoped user id a Facebook Login token belongs to (sealed) and adds the
+    /// tenant to its blind index, so Meta's callbacks, which name that id, find the tenant.
+    public func indexMetaUser(_ userID: String, tenantID: String, previousIndex: String?) throws(StoreError) {
+        let index = secrets.blindIndexes(userID)[0]
+        let id = RedisArgument(tenantID)
+        var commands = [
+            RedisCommand(
+                "HSET", RedisArgument(keys.tenant(tenantID)),
+                RedisArgument(TenantField.metaUserID), RedisArgument(seal(userID, tenantID, TenantField.metaUserID)),
+                RedisArgument(TenantField.metaUserIndex), RedisArgument(index)),
+            RedisCommand("SADD", RedisArgument(keys.accountIndex(index)), id),
+        ]
+        if let previousIndex, previousIndex != index {
+            commands.append(RedisCommand("SREM", RedisArgument(keys.accountIndex(previousIndex)), id))
+        }
+        try checked(store.transaction(commands))
     }
 }
