@@ -18,7 +18,7 @@ def manage(data: dict) -> dict:
 
 
 def keys_naming(world, tenant_id: str) -> list[str]:
-    return [k for k in world.stack.redis_cli("--scan", "--pattern", f"*{tenant_id}*").split("\n") if k]
+    return sorted(k for k in world.stack.redis_cli("--scan", "--pattern", f"*{tenant_id}*").split("\n") if k)
 
 
 def folder(tenant_id: str) -> str:
