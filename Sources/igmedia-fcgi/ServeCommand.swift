@@ -102,6 +102,12 @@ struct ServeCommand: ParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        if let follower = application.changeFollower {
+            guard PosixThread.start({ follower.run() }) != nil else {
+                logger.critical("cannot start the change-stream thread")
+                throw ExitCode(1)
+            }
+        }
         let quickWorkers = workers ?? Self.defaultWorkers(remoteStore: {
             if case .upstash = services.config.storage { return true } else { return false }
         }())

@@ -65,6 +65,14 @@ public struct AppConfig: Sendable {
     /// Milliseconds a ready /photos envelope (and its gzip body) is reused in-process (0 = off,
     /// and then /photos answers identity only).
     public var feedCacheMilliseconds: Int
+    /// Bytes the in-process feed cache may hold.
+    public var feedCacheMaxBytes: Int
+    /// Auth tokens the in-process cache may hold.
+    public var authCacheMaxEntries: Int
+    /// Milliseconds between change-stream polls (0 = not followed).
+    public var cacheChangesPollMilliseconds: Int
+    /// Seconds cached entries live while the change stream is followed.
+    public var cacheMaxAgeSeconds: Int
     /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
     public var photosMicrocacheSeconds: Int
     /// How long a sync may hold its per-tenant lock before it expires on its own.
@@ -95,6 +103,12 @@ public struct AppConfig: Sendable {
         authCacheTTLSeconds = env.integer(.authCacheTTLSeconds, default: 5, range: 0...300)
         feedCacheMilliseconds = env.integer(.feedCacheTTLMilliseconds, default: 1000, range: 0...60_000)
         photosMicrocacheSeconds = env.integer(.photosMicrocacheSeconds, default: 2, range: 0...60)
+        feedCacheMaxBytes = env.integer(.feedCacheMaxMegabytes, default: 256, range: 1...65_536) << 20
+        authCacheMaxEntries = env.integer(.authCacheMaxEntries, default: 200_000, range: 100...10_000_000)
+        cacheMaxAgeSeconds = env.integer(.cacheMaxAgeSeconds, default: 60, range: 1...3600)
+        cacheChangesPollMilliseconds = env.isSet(.cacheChangesPollMilliseconds)
+            ? env.integer(.cacheChangesPollMilliseconds, default: 100, range: 0...10_000)
+            : (env.isSet(.upstashRedisRESTURL) ? 0 : 100)
         syncLockTTLSeconds = env.integer(.syncLockTTLSeconds, default: 300, range: 5...3600)
 
         // Storage: exactly one backend.

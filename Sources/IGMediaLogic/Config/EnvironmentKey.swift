@@ -54,6 +54,17 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     /// Int milliseconds a ready /photos answer is reused in-process, 0...60000 (0 = off, no gzip).
     /// Optional, default 1000.
     case feedCacheTTLMilliseconds = "FEED_CACHE_TTL_MS"
+    /// Int MiB the ready feeds cached in-process may hold, 1...65536 (both bodies and ~160 bytes
+    /// per tenant counted; least recently read evicted first). Optional, default 256.
+    case feedCacheMaxMegabytes = "FEED_CACHE_MAX_MB"
+    /// Int auth tokens cached in-process (about 250 bytes each), 100...10000000. Optional, default 200000.
+    case authCacheMaxEntries = "AUTH_CACHE_MAX_ENTRIES"
+    /// Int milliseconds between reads of the store's change stream, 0...10000 (0 = off: the caches
+    /// keep entries for their TTL only). Optional, default 100 with Redis, 0 with Upstash REST.
+    case cacheChangesPollMilliseconds = "CACHE_CHANGES_POLL_MS"
+    /// Int seconds the in-process caches keep an entry while the change stream is followed,
+    /// 1...3600. Optional, default 60.
+    case cacheMaxAgeSeconds = "CACHE_MAX_AGE_SECONDS"
     /// Int seconds of `X-Accel-Expires` on /photos 200s, 0...60 (0 = never). Optional, default 2.
     case photosMicrocacheSeconds = "PHOTOS_MICROCACHE_SECONDS"
     /// String `Cache-Control` of GET /photos. Optional, default `private, max-age=60`.

@@ -32,17 +32,22 @@ public struct PhotosHandler: RequestHandler {
 
     public func handle(_ request: Request) throws -> Response {
         let tenantID = try authenticator.tenantID(for: request)
-        let feed: ReadyFeed
+        var feed: ReadyFeed
         if let cached = feedCache?.feed(for: tenantID) {
             feed = cached
+            if feed.gzipPending, let feedCache, Self.acceptsGzip(request) { feed = feedCache.withGzip(tenantID: tenantID, feed) }
         } else {
             let (body, etag) = try read(tenantID)
-            feed = feedCache?.store(tenantID: tenantID, body: body, etag: etag) ?? ReadyFeed(body: body, etag: etag)
+            if let feedCache {
+                feed = feedCache.store(tenantID: tenantID, body: body, etag: etag, gzip: Self.acceptsGzip(request))
+            } else {
+                feed = ReadyFeed(body: body, etag: etag)
+            }
         }
         // The header is parsed only when there is a choice to make.
         var representation = feed.identity
         var contentEncoding: String?
-        if let gzip = feed.gzip, AcceptEncoding.prefersGzip(request.headers.values("Accept-Encoding")) {
+        if let gzip = feed.gzip, Self.acceptsGzip(request) {
             representation = gzip
             contentEncoding = "gzip"
         }
@@ -77,6 +82,10 @@ public struct PhotosHandler: RequestHandler {
             etag = nil
         }
         return (Envelope.successRaw(dataPrefix: "{\"photos\":", raw: photos, dataSuffix: "}").body, etag)
+    }
+
+    static func acceptsGzip(_ request: Request) -> Bool {
+        AcceptEncoding.prefersGzip(request.headers.values("Accept-Encoding"))
     }
 
     /// `If-None-Match`: `*` or a list of (possibly weak) tags.

@@ -7,6 +7,8 @@ public struct Application: Sendable {
     public let router: Router
     public let logger: Logger
     let clock: any Clock
+    /// Keeps this process's caches in step with the store; `serve` runs it on its own thread.
+    public var changeFollower: ChangeFollower?
 
     public init(router: Router, logger: Logger, clock: any Clock = SystemClock()) {
         self.router = router

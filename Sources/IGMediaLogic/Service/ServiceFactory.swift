@@ -63,9 +63,20 @@ public enum ServiceFactory {
 
     public static func makeApplication(services: Services, logger: Logger) -> Application {
         let config = services.config
-        let feedCache = FeedCache(ttlMilliseconds: config.feedCacheMilliseconds, clock: services.clock)
+        let followed = config.cacheChangesPollMilliseconds > 0
+        let maxAge = followed ? config.cacheMaxAgeSeconds * 1000 : 0
+        let feedCache = FeedCache(
+            ttlMilliseconds: config.feedCacheMilliseconds, maxBytes: config.feedCacheMaxBytes, clock: services.clock,
+            freshness: CacheFreshness(ttlMilliseconds: config.feedCacheMilliseconds, followedMaxAgeMilliseconds: maxAge))
         let engine = makeSyncEngine(services: services, logger: logger, feedCache: feedCache)
-        let authCache = AuthTokenCache(ttlSeconds: config.authCacheTTLSeconds, clock: services.clock)
+        let authCache = AuthTokenCache(
+            ttlSeconds: config.authCacheTTLSeconds, capacity: config.authCacheMaxEntries, clock: services.clock,
+            freshness: CacheFreshness(ttlMilliseconds: config.authCacheTTLSeconds * 1000, followedMaxAgeMilliseconds: maxAge))
+        let follower = followed
+            ? ChangeFollower(
+                store: services.store, keys: services.keys, feedCache: feedCache, authCache: authCache,
+                intervalMilliseconds: config.cacheChangesPollMilliseconds, clock: services.clock, logger: logger)
+            : nil
         let authenticator = TenantAuthenticator(repository: services.repository, cache: authCache)
         var handlers = Routes.Handlers()
         handlers.register = RegisterHandler(
@@ -98,7 +109,9 @@ public enum ServiceFactory {
                 webhookBaseURL: qstash.webhookBaseURL, engine: engine, store: services.store, keys: services.keys,
                 clock: services.clock, logger: logger)
         }
-        return Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
+        var application = Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
+        application.changeFollower = follower
+        return application
     }
 
     /// The tenant, admin and Meta callback routes (issue: tenant lifecycle).

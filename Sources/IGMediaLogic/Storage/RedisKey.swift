@@ -36,6 +36,11 @@ public struct KeySpace: Sendable {
     /// delivery replayed within its lifetime is answered as a duplicate.
     public func qstashToken(_ tokenID: String) -> RedisKey { RedisKey("\(prefix)qstash:jti:\(tokenID)") }
 
+    /// Stream of changes the in-process caches must see (`feed` → a tenant whose feed was
+    /// written or removed, `token` → an auth token re-pointed or removed), capped at about
+    /// `ChangeFollower.streamLength` entries. Read by every responder's `ChangeFollower`.
+    public var changes: RedisKey { RedisKey("\(prefix)changes") }
+
     /// String: SHA-256 (hex) of a management token → tenant id.
     public func managementToken(hash: String) -> RedisKey { RedisKey("\(prefix)mgmt_token:\(hash)") }
     /// Set of tenants whose token Instagram declared dead: skipped by every sync until a new token.

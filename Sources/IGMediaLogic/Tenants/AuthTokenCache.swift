@@ -1,59 +1,51 @@
-/// A short-lived in-process cache of auth token → tenant id, so a steady stream of GET /photos
-/// costs one store round trip instead of two.
+/// An in-process cache of auth token → tenant id, so a steady stream of GET /photos costs one
+/// store round trip instead of two (none with the feed cache).
 ///
-/// Invalidation: entries expire after `ttlSeconds`. Tenant existence is still checked on every
-/// request (in the same round trip as the feed), so a deleted tenant answers 404 at once; only a
-/// removed or re-pointed `auth_token:` key keeps resolving for at most `ttlSeconds`. Unknown
-/// tokens are never cached.
+/// Invalidation: entries live `ttlSeconds`, or longer while a `ChangeFollower` runs
+/// (`CacheFreshness`): a rotation or a deletion appends the replaced tokens to the change stream
+/// and every responder forgets them within one poll. Tenant existence is still checked with the
+/// feed, so a deleted tenant answers 404 as soon as its feed entry goes. Unknown tokens are never
+/// cached. Memory: at most `capacity` entries of about 250 bytes; past it the least recently
+/// used go first.
 public final class AuthTokenCache: Sendable {
-    private struct Entry {
-        let tenantID: String
-        let expires: UInt64
-    }
-
-    private let entries = ReadWriteLocked<[String: Entry]>([:])
-    private let ttlNanoseconds: UInt64
-    private let capacity: Int
+    private let entries: ClockCache<String>
     private let clock: any Clock
+    public let freshness: CacheFreshness
 
-    public init(ttlSeconds: Int, capacity: Int = 50_000, clock: any Clock = SystemClock()) {
-        self.ttlNanoseconds = UInt64(max(0, ttlSeconds)) * 1_000_000_000
-        self.capacity = capacity
+    public init(ttlSeconds: Int, capacity: Int = 200_000, clock: any Clock = SystemClock(), freshness: CacheFreshness? = nil) {
+        // Cost per entry: both strings and the fixed overhead; 96 bytes covers a UUID token and id.
+        entries = ClockCache(maxBytes: capacity * (ClockCache<String>.entryOverheadBytes + 96))
         self.clock = clock
+        self.freshness = freshness ?? CacheFreshness(ttlMilliseconds: max(0, ttlSeconds) * 1000)
     }
 
-    public var isEnabled: Bool { ttlNanoseconds > 0 }
+    public var isEnabled: Bool { freshness.isEnabled }
 
     public func tenantID(for token: String) -> String? {
         guard isEnabled else { return nil }
         let now = clock.monotonicNanoseconds()
-        // Read-only: an expired entry is replaced by the next `store` or dropped when full.
-        return entries.read { map in
-            guard let entry = map[token], entry.expires > now else { return nil }
-            return entry.tenantID
-        }
+        guard let stored = entries.get(token, now: now), freshness.isFresh(storedAt: stored.storedAt, now: now) else { return nil }
+        return stored.value
     }
 
-    /// Caches for the TTL, or for `remainingMilliseconds` when that is shorter: a rotated-away
-    /// token in its grace period is never accepted past the grace, not even from the cache.
+    /// Caches for the cache's lifetime, or for `remainingMilliseconds` when that is shorter: a
+    /// rotated-away token in its grace period is never accepted past the grace, not even from the cache.
     public func store(_ tenantID: String, for token: String, remainingMilliseconds: Int? = nil) {
         guard isEnabled else { return }
-        var ttl = ttlNanoseconds
-        if let remaining = remainingMilliseconds { ttl = min(ttl, UInt64(max(0, remaining)) * 1_000_000) }
-        guard ttl > 0 else { return }
-        let expires = clock.monotonicNanoseconds() + ttl
-        entries.write { map in
-            if map.count >= capacity {
-                // Full: drop expired entries, and everything if that is not enough (bounded memory).
-                let now = clock.monotonicNanoseconds()
-                map = map.filter { $0.value.expires > now }
-                if map.count >= capacity { map.removeAll(keepingCapacity: true) }
-            }
-            map[token] = Entry(tenantID: tenantID, expires: expires)
-        }
+        let now = clock.monotonicNanoseconds()
+        var lifetime = freshness.maxLifetime(now: now)
+        if let remaining = remainingMilliseconds { lifetime = min(lifetime, UInt64(max(0, remaining)) * 1_000_000) }
+        guard lifetime > 0 else { return }
+        entries.set(token, tenantID, cost: max(96, token.utf8.count + tenantID.utf8.count), now: now, expires: now &+ lifetime)
     }
 
     public func remove(_ token: String) {
-        entries.write { $0[token] = nil }
+        entries.remove(token)
     }
+
+    public func removeAll() {
+        entries.removeAll()
+    }
+
+    public var count: Int { entries.count }
 }

@@ -14,11 +14,24 @@ public struct ReadyFeed: Sendable {
     /// is off, zlib failed, or gzip would not be smaller.
     public let gzip: Representation?
 
+    /// True when nobody asked for gzip yet: the gzip body is made on the first request that
+    /// accepts it (`FeedCache.withGzip`), so identity-only traffic never pays for it.
+    public let gzipPending: Bool
+
     /// Identity only.
     public init(body: [UInt8], etag: String?) {
         identity = Representation(body: body, etag: etag)
         gzip = nil
+        gzipPending = false
     }
+
+    /// Identity now, gzip on the first request that accepts it.
+    static func pendingGzip(body: [UInt8], etag: String?) -> ReadyFeed {
+        ReadyFeed(identity: Representation(body: body, etag: etag), gzip: nil, gzipPending: true)
+    }
+
+    /// Whether the gzip body was made (or found not worth keeping).
+    var hasGzipDecision: Bool { !gzipPending }
 
     /// Compresses `body`; keeps the gzip representation only when it is smaller.
     public static func compressing(body: [UInt8], etag: String?) -> ReadyFeed {
@@ -26,12 +39,13 @@ public struct ReadyFeed: Sendable {
             return ReadyFeed(body: body, etag: etag)
         }
         return ReadyFeed(identity: Representation(body: body, etag: etag),
-                         gzip: Representation(body: compressed, etag: etag.map(gzipETag)))
+                         gzip: Representation(body: compressed, etag: etag.map(gzipETag)), gzipPending: false)
     }
 
-    private init(identity: Representation, gzip: Representation?) {
+    private init(identity: Representation, gzip: Representation?, gzipPending: Bool) {
         self.identity = identity
         self.gzip = gzip
+        self.gzipPending = gzipPending
     }
 
     /// Bytes held: both bodies.

@@ -129,6 +129,8 @@ public struct TenantDeletion: Sendable {
         for field in [TenantField.blindIndex, TenantField.metaUserIndex] {
             if let index = hash[field] { commands.append(RedisCommand("SREM", RedisArgument(keys.accountIndex(index)), id)) }
         }
+        let tokens = [TenantField.authToken, TenantField.previousAuthToken].compactMap { hash[$0] }.filter { !$0.isEmpty }
+        commands.append(repository.changeRecord(feeds: [tenantID], tokens: tokens))
         let first = commands.count
         commands += deletions.map { RedisCommand("DEL", RedisArgument($0)) }
         let replies = try repository.checkedReplies(store.transaction(commands))

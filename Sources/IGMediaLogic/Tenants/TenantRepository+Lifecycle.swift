@@ -43,9 +43,13 @@ extension TenantRepository {
             commands.append(RedisCommand("HSET", hash, RedisArgument(TenantField.authToken), RedisArgument(newToken)))
             commands.append(RedisCommand("HDEL", hash, RedisArgument(TenantField.previousAuthToken)))
         }
+        var replaced = [tenant.authToken]
         if let previous = tenant.previousAuthToken, previous != tenant.authToken, previous != newToken {
             commands.append(RedisCommand("DEL", RedisArgument(keys.authToken(previous))))
+            replaced.append(previous)
         }
+        // Every responder re-reads the replaced tokens (and their remaining grace) at once.
+        commands.append(changeRecord(tokens: replaced))
         try checked(store.transaction(commands))
     }
 

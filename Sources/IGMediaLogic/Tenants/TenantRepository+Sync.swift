@@ -29,6 +29,7 @@ extension TenantRepository {
                 RedisArgument(TenantField.lastErrorCode), RedisArgument(TenantField.lastErrorAt)),
             RedisCommand("ZADD", RedisArgument(keys.lastSuccess), RedisArgument(unixSeconds(syncedAt)), RedisArgument(tenantID)),
             RedisCommand("ZREM", RedisArgument(keys.failingTenants), RedisArgument(tenantID)),
+            changeRecord(feeds: [tenantID]),
         ]
         if !addedAssets.isEmpty {
             var arguments = [RedisArgument(keys.mirroredAssets(tenantID))]
@@ -113,6 +114,17 @@ extension TenantRepository {
             for member in reply.arrayValue ?? [] { if let id = member.stringValue { ids.insert(id) } }
         }
         return ids
+    }
+
+    /// Appends to the change stream in the same transaction as the write it announces, so a
+    /// responder that sees the change reads the new value. At most a handful of entries per command.
+    public func changeRecord(feeds: [String] = [], tokens: [String] = []) -> RedisCommand {
+        var arguments = [
+            RedisArgument(keys.changes), "MAXLEN", "~", RedisArgument(ChangeFollower.streamLength), "*",
+        ]
+        for id in feeds { arguments += ["feed", RedisArgument(id)] }
+        for token in tokens { arguments += ["token", RedisArgument(token)] }
+        return RedisCommand("XADD", arguments)
     }
 
     func unixSeconds(_ timestamp: String) -> Int {

@@ -96,6 +96,7 @@ extension InMemoryKeyspace.Value {
         case .hash: return "hash"
         case .set: return "set"
         case .zset: return "zset"
+        case .stream: return "stream"
         }
     }
 }

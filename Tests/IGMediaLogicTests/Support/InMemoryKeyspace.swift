@@ -10,6 +10,7 @@ struct InMemoryKeyspace {
         case hash(OrderedBytes<Bytes>)
         case set(OrderedBytes<Void>)
         case zset([Bytes: Double])
+        case stream(InMemoryStream)
     }
 
     struct Entry {
@@ -70,7 +71,7 @@ struct InMemoryKeyspace {
         "SMEMBERS": Command(arity: 2) { ks, a, now throws(Failure) in try ks.smembers(a[1], now) },
         "SCAN": Command(arity: -2) { ks, a, now throws(Failure) in try ks.scan(a, now) },
         "EVAL": Command(arity: -3) { ks, a, now throws(Failure) in try ks.eval(a, now) },
-    ].merging(Self.moreCommands) { first, _ in first }
+    ].merging(Self.moreCommands) { first, _ in first }.merging(Self.streamCommands) { first, _ in first }
 
     /// Why Redis would refuse the command while queueing it in MULTI (unknown or wrong arity).
     static func queueingError(_ arguments: [Bytes]) -> Failure? {
