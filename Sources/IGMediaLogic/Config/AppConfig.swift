@@ -65,6 +65,12 @@ public struct AppConfig: Sendable {
     /// Milliseconds a ready /photos envelope (and its gzip body) is reused in-process (0 = off,
     /// and then /photos answers identity only).
     public var feedCacheMilliseconds: Int
+    /// Tenants a background sync run syncs at once in the responder.
+    public var syncParallelism: Int
+    /// QStash deliveries of sync messages in flight at once.
+    public var qstashFlowControlParallelism: Int
+    /// Meta usage percent at which syncs pause.
+    public var graphUsageThresholdPercent: Int
     /// Bytes the in-process feed cache may hold.
     public var feedCacheMaxBytes: Int
     /// Auth tokens the in-process cache may hold.
@@ -103,6 +109,9 @@ public struct AppConfig: Sendable {
         authCacheTTLSeconds = env.integer(.authCacheTTLSeconds, default: 5, range: 0...300)
         feedCacheMilliseconds = env.integer(.feedCacheTTLMilliseconds, default: 1000, range: 0...60_000)
         photosMicrocacheSeconds = env.integer(.photosMicrocacheSeconds, default: 2, range: 0...60)
+        syncParallelism = env.integer(.syncParallelism, default: 16, range: 1...256)
+        qstashFlowControlParallelism = env.integer(.qstashFlowControlParallelism, default: 16, range: 1...1000)
+        graphUsageThresholdPercent = env.integer(.graphUsageThresholdPercent, default: 90, range: 1...100)
         feedCacheMaxBytes = env.integer(.feedCacheMaxMegabytes, default: 256, range: 1...65_536) << 20
         authCacheMaxEntries = env.integer(.authCacheMaxEntries, default: 200_000, range: 100...10_000_000)
         cacheMaxAgeSeconds = env.integer(.cacheMaxAgeSeconds, default: 60, range: 1...3600)

@@ -65,6 +65,15 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     /// Int seconds the in-process caches keep an entry while the change stream is followed,
     /// 1...3600. Optional, default 60.
     case cacheMaxAgeSeconds = "CACHE_MAX_AGE_SECONDS"
+    /// Int tenants a background sync run (POST /sync without QStash) syncs at once in the
+    /// responder, 1...256. Optional, default 16.
+    case syncParallelism = "SYNC_PARALLELISM"
+    /// Int QStash deliveries of sync messages in flight at once (flow control `parallelism`),
+    /// 1...1000. Optional, default 16 (the responder's outbound threads).
+    case qstashFlowControlParallelism = "QSTASH_FLOW_CONTROL_PARALLELISM"
+    /// Int percent of a Meta usage header (`X-App-Usage`, `X-Business-Use-Case-Usage`) at which
+    /// syncs of that app / account pause, 1...100. Optional, default 90.
+    case graphUsageThresholdPercent = "GRAPH_USAGE_THRESHOLD_PERCENT"
     /// Int seconds of `X-Accel-Expires` on /photos 200s, 0...60 (0 = never). Optional, default 2.
     case photosMicrocacheSeconds = "PHOTOS_MICROCACHE_SECONDS"
     /// String `Cache-Control` of GET /photos. Optional, default `private, max-age=60`.

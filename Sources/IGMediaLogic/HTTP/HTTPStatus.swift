@@ -6,6 +6,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable {
 
     public static let ok = HTTPStatus(200)
     public static let created = HTTPStatus(201)
+    public static let accepted = HTTPStatus(202)
     public static let noContent = HTTPStatus(204)
     public static let notModified = HTTPStatus(304)
     public static let badRequest = HTTPStatus(400)
@@ -27,6 +28,7 @@ public struct HTTPStatus: Sendable, Equatable, Hashable {
         switch code {
         case 200: return "OK"
         case 201: return "Created"
+        case 202: return "Accepted"
         case 204: return "No Content"
         case 304: return "Not Modified"
         case 400: return "Bad Request"

@@ -10,6 +10,7 @@ public enum Routes {
         public var refreshToken: (any RequestHandler)?
         public var syncAll: (any RequestHandler)?
         public var syncProcess: (any RequestHandler)?
+        public var syncRunStatus: (any RequestHandler)?
         public var tenant: (any RequestHandler)?
         public var replaceToken: (any RequestHandler)?
         public var rotateAuthToken: (any RequestHandler)?
@@ -43,6 +44,7 @@ public enum Routes {
         if let refreshToken = handlers.refreshToken { routes.append(Route("POST", "/auth/refresh-token", refreshToken, lane: .outbound)) }
         if let syncAll = handlers.syncAll { routes.append(Route("POST", "/sync", syncAll, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
         if let syncProcess = handlers.syncProcess { routes.append(Route("POST", "/sync/process/:tenantId", syncProcess, lane: .outbound, maxBodyBytes: syncBodyLimit)) }
+        if let handler = handlers.syncRunStatus { routes.append(Route("GET", "/sync/runs/:id", handler)) }
         if let tenant = handlers.tenant { routes.append(Route("GET", "/tenant", tenant)) }
         if let handler = handlers.replaceToken {
             routes.append(Route("PUT", "/tenant/instagram-token", handler, lane: .outbound, maxBodyBytes: smallBodyLimit))

@@ -1,5 +1,9 @@
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Builds the running service from configuration: the one place dependencies are wired.
 public enum ServiceFactory {
     /// Everything the handlers and the sync tool share.
@@ -96,11 +100,20 @@ public enum ServiceFactory {
         let publisher = config.qstash.map {
             SyncAllHandler.Publisher(
                 client: QStashClient(baseURL: $0.baseURL, token: $0.token, transport: services.transport),
-                webhookBaseURL: $0.webhookBaseURL)
+                webhookBaseURL: $0.webhookBaseURL,
+                flowControl: QStashClient.FlowControl(
+                    key: flowControlKey(prefix: config.keyPrefix), parallelism: config.qstashFlowControlParallelism))
         }
+        let runs = SyncRuns(store: services.store, keys: services.keys, clock: services.clock)
+        let background = publisher == nil
+            ? BackgroundSync(
+                runs: runs, repository: services.repository, engine: engine, parallelism: config.syncParallelism,
+                consumer: SyncRunWorker.consumerName(host: "responder", pid: getpid()), logger: logger)
+            : nil
         handlers.syncAll = SyncAllHandler(
-            repository: services.repository, runner: SyncRunner(engine: engine, logger: logger), publisher: publisher,
+            repository: services.repository, background: background, publisher: publisher,
             secret: config.syncInternalSecret, clock: services.clock, logger: logger)
+        handlers.syncRunStatus = SyncRunStatusHandler(runs: runs, secret: config.syncInternalSecret)
         if let qstash = config.qstash {
             handlers.syncProcess = SyncProcessHandler(
                 verifier: QStashSignatureVerifier(
@@ -112,6 +125,14 @@ public enum ServiceFactory {
         var application = Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
         application.changeFollower = follower
         return application
+    }
+
+    /// The QStash flow-control key of sync deliveries: one per key prefix (one deployment).
+    static func flowControlKey(prefix: String) -> String {
+        let safe = String(decoding: prefix.utf8.filter { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "-")
+        }, as: UTF8.self)
+        return safe.isEmpty ? "igmedia-sync" : "igmedia-sync-" + safe
     }
 
     /// The tenant, admin and Meta callback routes (issue: tenant lifecycle).

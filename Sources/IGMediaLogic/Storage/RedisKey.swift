@@ -41,6 +41,24 @@ public struct KeySpace: Sendable {
     /// `ChangeFollower.streamLength` entries. Read by every responder's `ChangeFollower`.
     public var changes: RedisKey { RedisKey("\(prefix)changes") }
 
+    /// String `1`: every seed tenant (a `tenant:{id}` hash the old service wrote without an index)
+    /// has been added to `tenantIndex`, so listing tenants never scans the keyspace again.
+    public var tenantIndexComplete: RedisKey { RedisKey("\(prefix)tenants:indexed") }
+    /// String: the id of the sync run in progress (expires with the run's time limit).
+    public var syncRunCurrent: RedisKey { RedisKey("\(prefix)sync:run:current") }
+    /// String: the id of the last sync run that finished.
+    public var syncRunLast: RedisKey { RedisKey("\(prefix)sync:run:last") }
+    /// Hash: one sync run's state and counters (kept a week).
+    public func syncRun(_ id: String) -> RedisKey { RedisKey("\(prefix)sync:run:\(id)") }
+    /// Stream: the run's work, one entry per tenant, shared by consumer group `workers`.
+    public func syncRunQueue(_ id: String) -> RedisKey { RedisKey("\(prefix)sync:run:\(id):queue") }
+    /// Set: tenants already queued in the run (a set scan may return a member twice).
+    public func syncRunQueued(_ id: String) -> RedisKey { RedisKey("\(prefix)sync:run:\(id):queued") }
+    /// List: the run's last failures (`tenant: reason`), newest first, at most 50.
+    public func syncRunErrors(_ id: String) -> RedisKey { RedisKey("\(prefix)sync:run:\(id):errors") }
+    /// String (with PX): Meta rate-limited the whole app until this unix time.
+    public var graphAppBlocked: RedisKey { RedisKey("\(prefix)ratelimit:graph:app") }
+
     /// String: SHA-256 (hex) of a management token → tenant id.
     public func managementToken(hash: String) -> RedisKey { RedisKey("\(prefix)mgmt_token:\(hash)") }
     /// Set of tenants whose token Instagram declared dead: skipped by every sync until a new token.

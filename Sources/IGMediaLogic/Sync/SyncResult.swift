@@ -29,6 +29,9 @@ public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
     case tenantUnreadable(String)
     /// The token is dead (recorded by an earlier call, or expired): not sent to Instagram again.
     case tokenInvalid(HealthErrorCode)
+    /// Meta's rate limit for the app or the tenant's account: not called until `untilUnix`; the
+    /// tenant is deferred to a later round, never marked invalid.
+    case rateLimited(untilUnix: Int)
 
     public var description: String {
         switch self {
@@ -40,13 +43,21 @@ public enum SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tenantUnreadable(let why): return why
         case .tokenInvalid(let code):
             return "the tenant's Instagram token is invalid (\(code.rawValue)): it is not synced until it gets a new token (PUT /tenant/instagram-token)"
+        case .rateLimited(let until):
+            return "deferred: Meta's rate limit (RATE_LIMITED) until \(ISO8601.format(Double(until)))"
         }
+    }
+
+    /// Put off to a later round (rate limited), not a failure of the tenant.
+    public var isDeferral: Bool {
+        if case .rateLimited = self { return true }
+        return false
     }
 
     /// Retrying later may succeed (QStash should retry, the timer will).
     public var isTransient: Bool {
         switch self {
-        case .locked, .storeFailed: return true
+        case .locked, .storeFailed, .rateLimited: return true
         case .fetchFailed(let error): return error.isTransient
         case .tenantNotFound, .noAccessToken, .tenantUnreadable, .tokenInvalid: return false
         }

@@ -127,6 +127,29 @@ extension TenantRepository {
         return RedisCommand("XADD", arguments)
     }
 
+    /// The ids of `page` that a sync would not refuse (not invalid, not expired, not being
+    /// deleted), in one round trip whatever the page size.
+    public func syncable(_ page: [String], now: Double) throws(StoreError) -> [String] {
+        guard !page.isEmpty else { return [] }
+        let ids = page.map { RedisArgument($0) }
+        let replies = try checkedReplies(store.pipeline([
+            RedisCommand("SMISMEMBER", [RedisArgument(keys.invalidTenants)] + ids),
+            RedisCommand("SMISMEMBER", [RedisArgument(keys.deletingTenants)] + ids),
+            RedisCommand("ZMSCORE", [RedisArgument(keys.tokenExpiry)] + ids),
+        ]))
+        let invalid = replies[0].arrayValue ?? []
+        let deleting = replies[1].arrayValue ?? []
+        let expiry = replies[2].arrayValue ?? []
+        guard invalid.count == page.count, deleting.count == page.count, expiry.count == page.count else {
+            throw .protocolError("unexpected reply size")
+        }
+        return page.indices.compactMap { index in
+            if invalid[index].intValue == 1 || deleting[index].intValue == 1 { return nil }
+            if let expires = expiry[index].stringValue.flatMap(Double.init), expires <= now { return nil }
+            return page[index]
+        }
+    }
+
     func unixSeconds(_ timestamp: String) -> Int {
         Int(ISO8601.parse(timestamp) ?? 0)
     }

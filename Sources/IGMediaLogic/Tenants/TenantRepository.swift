@@ -140,28 +140,62 @@ public struct TenantRepository: Sendable {
             etag: replies[2].stringValue)
     }
 
-    /// Every tenant id: the index set plus any `tenant:{id}` hash written by the seed service,
-    /// which kept no index.
+    /// Every tenant id, sorted (for tools over a bounded set; the sync reads `forEachTenantPage`).
     public func allTenantIDs() throws(StoreError) -> [String] {
         var ids = Set<String>()
-        if let members = try store.run(RedisCommand("SMEMBERS", RedisArgument(keys.tenantIndex))).arrayValue {
-            for member in members { if let id = member.stringValue { ids.insert(id) } }
+        try forEachTenantPage { page in ids.formUnion(page) }
+        return ids.sorted()
+    }
+
+    /// The tenant index in pages of about `pageSize` ids read with a cursor (SSCAN), so no reply
+    /// holds every tenant. A page may repeat an id seen before (SSCAN's guarantee during a
+    /// rehash); callers that must not see one twice dedupe (the sync run does, in the store).
+    public func forEachTenantPage(pageSize: Int = 500, _ body: ([String]) throws(StoreError) -> Void) throws(StoreError) {
+        try ensureIndexed()
+        var cursor = "0"
+        repeat {
+            let page = try tenantPage(cursor: cursor, pageSize: pageSize)
+            if !page.ids.isEmpty { try body(page.ids) }
+            cursor = page.next
+        } while cursor != "0"
+    }
+
+    /// One SSCAN step over the tenant index; `next` is "0" at the end.
+    public func tenantPage(cursor: String, pageSize: Int) throws(StoreError) -> (ids: [String], next: String) {
+        let reply = try store.run(RedisCommand("SSCAN", RedisArgument(keys.tenantIndex), RedisArgument(cursor), "COUNT", RedisArgument(pageSize)))
+        guard let parts = reply.arrayValue, parts.count == 2, let next = parts[0].stringValue, let found = parts[1].arrayValue else {
+            throw .protocolError("unexpected SSCAN reply")
         }
+        return (found.compactMap(\.stringValue), next)
+    }
+
+    /// Adds the seed service's tenants (hashes without an index entry) to the index, once: a
+    /// keyspace SCAN the first time only, then a marker key says it is done.
+    public func ensureIndexed() throws(StoreError) {
+        if try store.run(RedisCommand("EXISTS", RedisArgument(keys.tenantIndexComplete))).intValue == 1 { return }
         let prefix = keys.tenant("").rawValue
         var cursor = "0"
         repeat {
-            let reply = try store.run(RedisCommand("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(prefix + "*"), "COUNT", 500))
+            let reply = try store.run(RedisCommand("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(prefix + "*"), "COUNT", 1000))
             guard let parts = reply.arrayValue, parts.count == 2, let next = parts[0].stringValue, let found = parts[1].arrayValue else {
                 throw .protocolError("unexpected SCAN reply")
             }
+            var ids: [RedisArgument] = []
             for key in found {
                 guard let text = key.stringValue, text.hasPrefix(prefix) else { continue }
                 let id = String(text.dropFirst(prefix.count))
-                if !id.isEmpty && !id.contains(":") { ids.insert(id) }
+                if !id.isEmpty && !id.contains(":") { ids.append(RedisArgument(id)) }
+            }
+            if !ids.isEmpty {
+                // A tenant being deleted left the index on purpose; it stays out.
+                let deleting = try store.run(RedisCommand("SMEMBERS", RedisArgument(keys.deletingTenants)))
+                let skip = Set((deleting.arrayValue ?? []).compactMap(\.bytesValue))
+                let kept = ids.filter { !skip.contains($0.bytes) }
+                if !kept.isEmpty { _ = try store.run(RedisCommand("SADD", [RedisArgument(keys.tenantIndex)] + kept)) }
             }
             cursor = next
         } while cursor != "0"
-        return ids.sorted()
+        _ = try store.run(RedisCommand("SET", RedisArgument(keys.tenantIndexComplete), "1"))
     }
 
     func seal(_ value: String, _ tenantID: String, _ field: String) -> String {

@@ -11,11 +11,14 @@ struct SyncAllHandlerTests {
     func handler(_ fixture: HandlerFixture, qstash: ScriptedTransport? = nil) -> SyncAllHandler {
         let publisher = qstash.map {
             SyncAllHandler.Publisher(
-                client: QStashClient(baseURL: "https://qstash.test", token: "qstash-token", transport: $0), webhookBaseURL: Self.webhookBase)
+                client: QStashClient(baseURL: "https://qstash.test", token: "qstash-token", transport: $0), webhookBaseURL: Self.webhookBase,
+                flowControl: .init(key: "igmedia-sync", parallelism: 16))
         }
+        let background = BackgroundSync(
+            runs: SyncRuns(store: fixture.store, keys: fixture.keys, clock: fixture.clock), repository: fixture.repository,
+            engine: fixture.engine, parallelism: 2, consumer: "test", logger: HandlerFixture.quiet)
         return SyncAllHandler(
-            repository: fixture.repository, runner: SyncRunner(engine: fixture.engine, logger: HandlerFixture.quiet),
-            publisher: publisher, secret: Self.secret, clock: fixture.clock)
+            repository: fixture.repository, background: background, publisher: publisher, secret: Self.secret, clock: fixture.clock)
     }
 
     func sync(
@@ -41,44 +44,6 @@ struct SyncAllHandlerTests {
     static func feedURLs(_ fixture: HandlerFixture, _ tenantID: String) throws -> [String] {
         let feed = try JSONParser.parse(try #require(try fixture.repository.readFeed(tenantID).photosJSON))
         return try #require(feed.arrayValue).compactMap { $0["mediaUrl"]?.stringValue }
-    }
-
-    @Test("without QStash, syncs every tenant here and reports each one, in tenant id order")
-    func direct() throws {
-        let fixture = try HandlerFixture()
-        let first = try fixture.tenant()
-        let second = try fixture.tenant(token: "IGAA-second")
-        let tokenless = try fixture.tenant(token: nil, tokenUpdate: nil)
-        fixture.instagram.mediaByToken = ["IGAA-second": InMemoryInstagram.sampleMedia(count: 2, idBase: 18_000_000_000_000_000)]
-        let data = try sync(fixture).successData()
-        let synced = [(first.id, 3), (second.id, 2)].sorted { $0.0 < $1.0 }.map { Self.synced($0.0, photos: $0.1, uploaded: $0.1) }
-        #expect(data == .object([("summary", .object([
-            ("totalTenants", .int(3)), ("queuedTasks", .array([])),
-            ("errors", .array([Self.error(tokenless.id, "tenant has no Instagram access token")])),
-            ("results", .array(synced)),
-        ]))]))
-        #expect(fixture.instagram.tokensSeen.sorted() == ["IGAA-second", "IGAA-token"])
-        #expect(fixture.mirror.uploads.count == 5)
-        #expect(try Self.feedURLs(fixture, first.id).count == 3)
-        #expect(try Self.feedURLs(fixture, second.id).count == 2)
-        for tenant in [first, second] {
-            #expect(try fixture.repository.load(tenant.id)?.lastSync == HandlerFixture.startISO)
-        }
-        #expect(try fixture.repository.readFeed(tokenless.id).photosJSON == nil)
-    }
-
-    @Test("finds tenants the seed service wrote without the index, and answers an empty store too")
-    func seedTenantsAndNone() throws {
-        let fixture = try HandlerFixture()
-        let empty = try sync(fixture).successData()
-        #expect(empty == .object([("summary", .object([
-            ("totalTenants", .int(0)), ("queuedTasks", .array([])), ("errors", .array([])), ("results", .array([])),
-        ]))]))
-        let seed = try fixture.tenant()
-        _ = try fixture.store.run(RedisCommand("DEL", RedisArgument(fixture.keys.tenantIndex)))
-        let data = try sync(fixture).successData()
-        #expect(data["summary"]?["totalTenants"] == .int(1))
-        #expect(data["summary"]?["results"] == .array([Self.synced(seed.id, photos: 3, uploaded: 3)]))
     }
 
     static let wrongSecrets = [
@@ -159,101 +124,58 @@ struct SyncAllHandlerTests {
         #expect(try fixture.repository.load(tenant.id)?.lastSync == nil)
     }
 
-    @Test("Instagram failing for one tenant is reported for it alone: 200, the others sync, its feed stays as it was")
-    func instagramFailsForOne() throws {
-        let fixture = try HandlerFixture()
-        let healthy = try fixture.tenant()
-        let failing = try fixture.tenant(token: "IGAA-failing")
-        let other = try fixture.tenant()
-        _ = try sync(fixture).successData()
-        let feedBefore = try #require(try fixture.repository.readFeed(failing.id).photosJSON)
-
-        fixture.clock.advance(seconds: 60)
-        fixture.instagram.failureByToken = ["IGAA-failing": UpstreamError(service: "instagram", kind: .server, status: 500, message: "oops")]
-        let data = try sync(fixture).successData()
-        let kept = [healthy.id, other.id].sorted().map { Self.synced($0, photos: 3, kept: 3) }
-        #expect(data == .object([("summary", .object([
-            ("totalTenants", .int(3)), ("queuedTasks", .array([])),
-            ("errors", .array([Self.error(failing.id, "fetching media failed: instagram server (HTTP 500): oops")])),
-            ("results", .array(kept)),
-        ]))]))
-        #expect(try fixture.repository.readFeed(failing.id).photosJSON == feedBefore)
-        let stored = try #require(try fixture.repository.load(failing.id))
-        #expect(stored.lastSync == HandlerFixture.startISO)
-        #expect(stored.lastError == "2027-01-15T08:01:00.000Z instagram server (HTTP 500): oops")
-        #expect(try fixture.repository.load(healthy.id)?.lastSync == "2027-01-15T08:01:00.000Z")
+    static func batchReply(_ ids: [String]) -> String {
+        "[" + ids.map { #"{"messageId":"\#($0)"}"# }.joined(separator: ",") + "]"
     }
 
-    @Test("the CDN refusing one tenant's media leaves that tenant on Instagram's URLs; the others are mirrored")
-    func cdnFailsForOne() throws {
-        let fixture = try HandlerFixture()
-        let mirrored = try fixture.tenant()
-        let unmirrored = try fixture.tenant(token: "IGAA-unmirrored")
-        let media = InMemoryInstagram.sampleMedia(count: 2, idBase: 18_000_000_000_000_000)
-        fixture.instagram.mediaByToken = ["IGAA-unmirrored": media]
-        fixture.mirror.failingSources = Set(media.compactMap(\.mediaURL))
-        let data = try sync(fixture).successData()
-        let results = [
-            (mirrored.id, Self.synced(mirrored.id, photos: 3, uploaded: 3)),
-            (unmirrored.id, Self.synced(unmirrored.id, photos: 2, failed: 2)),
-        ].sorted { $0.0 < $1.0 }.map(\.1)
-        #expect(data == .object([("summary", .object([
-            ("totalTenants", .int(2)), ("queuedTasks", .array([])), ("errors", .array([])), ("results", .array(results)),
-        ]))]))
-        #expect(try Self.feedURLs(fixture, unmirrored.id) == media.compactMap(\.mediaURL))
-        let cdn = try Self.feedURLs(fixture, mirrored.id)
-        #expect(cdn.count == 3 && cdn.allSatisfy { $0.hasPrefix("https://res.cloudinary.test/demo/image/upload/v1/") })
-    }
-
-    @Test("with QStash, publishes one message per tenant to its webhook, deduplicated per hour, and syncs nothing here")
+    @Test("with QStash, publishes one batch call per 100 tenants, with flow control and one dedup id per tenant and hour")
     func publishes() throws {
         let fixture = try HandlerFixture()
-        let ids = try [fixture.tenant(), fixture.tenant()].map(\.id).sorted()
+        let ids = try (0..<150).map { _ in try fixture.tenant().id }
+        let invalid = try fixture.tenant()
+        try fixture.repository.markTokenInvalid(tenantID: invalid.id, code: .tokenRevoked, at: HandlerFixture.startISO)
         let qstash = ScriptedTransport()
-        qstash.on("POST", "qstash.test/v2/publish/", .json(#"{"messageId":"msg_1"}"#), .json(#"{"messageId":"msg_2"}"#))
+        qstash.on("POST", "qstash.test/v2/batch", .json(Self.batchReply((0..<100).map { "msg_\($0)" })),
+                  .json(Self.batchReply((100..<150).map { "msg_\($0)" })))
         let data = try sync(fixture, qstash: qstash).successData()
-        #expect(data == .object([("summary", .object([
-            ("totalTenants", .int(2)), ("queuedTasks", .array([.string("msg_1"), .string("msg_2")])), ("errors", .array([])),
-        ]))]))
+        let summary = try #require(data["summary"])
+        #expect(summary["totalTenants"] == .int(150) && summary["queuedCount"] == .int(150) && summary["errorCount"] == .int(0))
+        #expect(summary["queuedTasks"]?.arrayValue?.count == 150 && summary["errors"] == .array([]))
         #expect(fixture.instagram.fetchCalls == 0)
-        #expect(try fixture.repository.load(ids[0])?.lastSync == nil)
         let requests = qstash.requests
-        #expect(requests.map(\.url) == ids.map { "https://qstash.test/v2/publish/\(Self.webhookBase)/sync/process/\($0)" })
-        #expect(requests.map(\.body) == ids.map { #"{"tenantId":"\#($0)"}"# })
-        for (request, id) in zip(requests, ids) {
-            let headers = HTTPHeaders(request.headers)
-            #expect(request.method == "POST")
-            #expect(headers["Authorization"] == "Bearer qstash-token")
-            #expect(headers["Upstash-Deduplication-Id"] == "sync-\(id)-2027-01-15T08")
-            #expect(headers["Upstash-Method"] == "POST" && headers["Upstash-Retries"] == "3")
+        #expect(requests.count == 2 && requests.allSatisfy { $0.url == "https://qstash.test/v2/batch" })
+        var destinations: [String] = []
+        for request in requests {
+            #expect(HTTPHeaders(request.headers)["Authorization"] == "Bearer qstash-token")
+            let items = try #require(try JSONParser.parse(Array(request.body.utf8)).arrayValue)
+            for item in items {
+                let destination = try #require(item["destination"]?.stringValue)
+                let id = String(destination.split(separator: "/").last ?? "")
+                destinations.append(id)
+                #expect(item["body"] == .string(#"{"tenantId":"\#(id)"}"#))
+                #expect(item["headers"]?["Upstash-Deduplication-Id"] == .string("sync-\(id)-2027-01-15T08"))
+                #expect(item["headers"]?["Upstash-Flow-Control-Key"] == .string("igmedia-sync"))
+                #expect(item["headers"]?["Upstash-Flow-Control-Value"] == .string("parallelism=16"))
+                #expect(item["headers"]?["Upstash-Retries"] == .string("3") && item["headers"]?["Upstash-Method"] == .string("POST"))
+            }
         }
-
-        fixture.clock.advance(seconds: 59 * 60)
-        _ = try sync(fixture, qstash: qstash).successData()
-        fixture.clock.advance(seconds: 60)
-        _ = try sync(fixture, qstash: qstash).successData()
-        let dedup = qstash.requests.dropFirst(2).map { HTTPHeaders($0.headers)["Upstash-Deduplication-Id"] }
-        #expect(dedup == ids.map { "sync-\($0)-2027-01-15T08" } + ids.map { "sync-\($0)-2027-01-15T09" })
+        #expect(destinations.sorted() == ids.sorted())
     }
 
-    @Test("a message QStash refuses or never receives is reported for its tenant; the others are queued")
+    @Test("a batch call that fails reports its tenants; an item QStash refuses is reported alone; the rest go out")
     func publishFails() throws {
         let fixture = try HandlerFixture()
-        let ids = try [fixture.tenant(), fixture.tenant(), fixture.tenant()].map(\.id).sorted()
+        _ = try (0..<150).map { _ in try fixture.tenant().id }
         let qstash = ScriptedTransport()
-        let publish = "qstash.test/v2/publish/\(Self.webhookBase)/sync/process/"
-        qstash.on("POST", publish + ids[0], .json(#"{"messageId":"msg_1"}"#))
-        qstash.on("POST", publish + ids[1], .json(#"{"error":"invalid destination url"}"#, status: 400))
-        qstash.on("POST", publish + ids[2], .failure(.connectionFailed("refused")))
-        let data = try sync(fixture, qstash: qstash).successData()
-        #expect(data == .object([("summary", .object([
-            ("totalTenants", .int(3)), ("queuedTasks", .array([.string("msg_1")])),
-            ("errors", .array([
-                Self.error(ids[1], "qstash rejected (HTTP 400): invalid destination url"),
-                Self.error(ids[2], "qstash transport: connection failed: refused"),
-            ])),
-        ]))]))
-        // Publishing is never retried here: one request per tenant.
-        #expect(qstash.requests.count == 3)
+        let second = (100..<150).map { $0 == 120 ? "" : "msg_\($0)" }
+        let reply = "[" + second.map { $0.isEmpty ? #"{"error":"invalid destination url"}"# : #"{"messageId":"\#($0)"}"# }.joined(separator: ",") + "]"
+        qstash.on("POST", "qstash.test/v2/batch", .json(#"{"error":"internal server error"}"#, status: 500), .json(reply))
+        let summary = try #require(try sync(fixture, qstash: qstash).successData()["summary"])
+        #expect(summary["totalTenants"] == .int(150) && summary["queuedCount"] == .int(49) && summary["errorCount"] == .int(101))
+        let errors = try #require(summary["errors"]?.arrayValue)
+        #expect(errors.filter { $0["error"]?.stringValue?.contains("HTTP 500") == true }.count == 100)
+        #expect(errors.filter { $0["error"]?.stringValue == "qstash rejected (HTTP 200): invalid destination url" }.count == 1)
+        // Publishing is never retried here: one call per batch.
+        #expect(qstash.requests.count == 2)
     }
 }

@@ -41,6 +41,16 @@ extension InMemoryKeyspace {
             guard case .set(let set) = entry.value else { throw .wrongType }
             return .array([.bytes(Array("0".utf8)), .array(set.elements.map { .bytes($0.key) })])
         },
+        "SMISMEMBER": Command(arity: -3) { ks, a, now throws(Failure) in
+            guard let entry = ks.live(a[1], now) else { return .array(a.dropFirst(2).map { _ in .integer(0) }) }
+            guard case .set(let set) = entry.value else { throw .wrongType }
+            let members = Set(set.elements.map(\.key))
+            return .array(a.dropFirst(2).map { .integer(members.contains($0) ? 1 : 0) })
+        },
+        "ZMSCORE": Command(arity: -3) { ks, a, now throws(Failure) in
+            let zset = try ks.zset(a[1], now)
+            return .array(a.dropFirst(2).map { member in zset[member].map { .bytes(Array(String(Int($0)).utf8)) } ?? .null })
+        },
         "EXPIRE": Command(arity: 3) { ks, a, now throws(Failure) in
             guard let seconds = Self.integer(a[2]) else { throw .notInteger }
             guard ks.live(a[1], now) != nil else { return .integer(0) }
