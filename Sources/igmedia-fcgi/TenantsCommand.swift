@@ -122,6 +122,12 @@ struct StatusCommand: ParsableCommand {
         printLine("oldest successful sync: \(oldest)")
         printLine("failed syncs in the last hour: \(status.failuresLastHour)")
         printLine("deletions in progress: \(status.deleting)")
+        let runs = SyncRuns(store: services.store, keys: services.keys, clock: services.clock)
+        for (label, id) in [("sync run in progress", try? runs.current()), ("last sync run", try? runs.last())] {
+            guard let id, let run = try? runs.snapshot(id) else { continue }
+            let total = run.indexRead ? "\(run.queued)" : "\(run.queued)+ (index still being read)"
+            printLine("\(label): \(run.id) (\(run.trigger), started \(run.startedAt)\(run.finishedAt.map { ", finished \($0)" } ?? "")): \(run.state), \(run.synced + run.failed + run.deferred)/\(total) done, \(run.synced) synced, \(run.failed) failed, \(run.deferred) deferred, \(run.skipped) skipped")
+        }
         printLine("store: reachable (\(services.store.backendName))")
         if code != 0 { throw ExitCode(code) }
     }

@@ -20,7 +20,7 @@ extension InstagramGraphClient {
                 ("access_token", accessToken),
             ]
             if let cursor { query.append(("after", cursor)) }
-            let page = try InstagramMediaDecoder.page(get(core, path, query: query, secrets: [accessToken]))
+            let page = try InstagramMediaDecoder.page(get(core, path, query: query, secrets: [accessToken], account: accountID))
             let before = media.count
             // New posts arriving between two pages shift the list; never mirror one twice.
             for item in page.media where media.count < limit && ids.insert(item.id).inserted {

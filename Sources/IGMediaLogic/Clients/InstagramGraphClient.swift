@@ -21,12 +21,17 @@ public struct InstagramGraphClient: InstagramAPI {
     let graph: APIClientCore
     /// graph.facebook.com: Facebook Login data and token exchange.
     let facebook: APIClientCore
+    /// Sees the usage headers of every answer (nil: not watched).
+    public var rateGate: GraphRateGate?
+    let clock: any Clock
 
     /// `retryAttempts` counts the first try; tests shorten the delay.
     public init(
         config: AppConfig.Instagram, transport: any HTTPTransport, retryAttempts: Int = 3,
-        retryBaseDelayMilliseconds: Int = 150
+        retryBaseDelayMilliseconds: Int = 150, rateGate: GraphRateGate? = nil, clock: any Clock = SystemClock()
     ) {
+        self.rateGate = rateGate
+        self.clock = clock
         let service = InstagramErrorClassifier.service
         let timeout = config.timeoutMilliseconds
         api = APIClientCore(service: service, baseURL: config.apiURL, transport: transport, timeoutMilliseconds: timeout)
@@ -41,17 +46,19 @@ public struct InstagramGraphClient: InstagramAPI {
     /// A GET whose answer is checked JSON, retried on transient failures other than rate limits.
     /// `secrets` are scrubbed from any error message.
     func get(
-        _ core: APIClientCore, _ path: String, query: [(String, String)], secrets: [String]
+        _ core: APIClientCore, _ path: String, query: [(String, String)], secrets: [String], account: String? = nil
     ) throws(UpstreamError) -> JSONValue {
         let request = core.request("GET", path, query: query, headers: [("Accept", "application/json")])
         return try policy.run { () throws(UpstreamError) -> JSONValue in
-            try call(core, request, secrets: secrets)
+            try call(core, request, secrets: secrets, account: account)
         }
     }
 
     /// One request, one answer: a transport failure or an Instagram error becomes an
     /// `UpstreamError` with a redacted message.
-    func call(_ core: APIClientCore, _ request: HTTPClientRequest, secrets: [String]) throws(UpstreamError) -> JSONValue {
+    func call(
+        _ core: APIClientCore, _ request: HTTPClientRequest, secrets: [String], account: String? = nil
+    ) throws(UpstreamError) -> JSONValue {
         let response: HTTPClientResponse
         do {
             response = try core.send(request)
@@ -60,6 +67,7 @@ public struct InstagramGraphClient: InstagramAPI {
             redacted.message = InstagramErrorClassifier.redact(error.message, secrets: secrets)
             throw redacted
         }
+        rateGate?.observe(response.headers, account: account, now: clock.now())
         return try InstagramErrorClassifier.check(response, secrets: secrets).get()
     }
 

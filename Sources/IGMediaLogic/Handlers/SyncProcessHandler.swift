@@ -95,6 +95,13 @@ public struct SyncProcessHandler: RequestHandler {
                     ("result", .object([("skipped", .string(error.description))])),
                     ("refreshTokenResult", .string(RefreshOutcome.notRun.description)),
                 ]))
+            case .rateLimited:
+                // Deferred to a later round (the next POST /sync), not retried against a throttled Graph.
+                try markDone(messageID)
+                return Envelope.success(.object([
+                    ("result", .object([("deferred", .string(error.description))])),
+                    ("refreshTokenResult", .string(RefreshOutcome.notRun.description)),
+                ]))
             case .tenantNotFound:
                 try markDone(messageID)
                 throw HTTPError(.notFound, "Tenant not found", status: .nonRetryable, headers: Self.nonRetryable)

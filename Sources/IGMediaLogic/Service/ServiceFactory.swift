@@ -16,6 +16,8 @@ public enum ServiceFactory {
         public let instagram: any InstagramAPI
         public let mirror: (any MediaMirror)?
         public let clock: any Clock
+        /// Meta's rate limits as this process has seen them (shared by every sync it runs).
+        public let rateGate: GraphRateGate
     }
 
     public struct StartupError: Error, CustomStringConvertible {
@@ -44,21 +46,24 @@ public enum ServiceFactory {
         }
         let keys = KeySpace(prefix: config.keyPrefix)
         let repository = TenantRepository(store: store, keys: keys, secrets: secrets)
-        let instagram = InstagramGraphClient(config: config.instagram, transport: transport)
+        let rateGate = GraphRateGate(thresholdPercent: config.graphUsageThresholdPercent, store: store, keys: keys)
+        let instagram = InstagramGraphClient(config: config.instagram, transport: transport, rateGate: rateGate, clock: clock)
         let mirror: (any MediaMirror)? = config.cloudinary.map { CloudinaryClient(config: $0, transport: transport, clock: clock) }
         return Services(
             config: config, store: store, transport: transport, repository: repository, keys: keys, instagram: instagram,
-            mirror: mirror, clock: clock)
+            mirror: mirror, clock: clock, rateGate: rateGate)
     }
 
     public static func makeSyncEngine(services: Services, logger: Logger, feedCache: FeedCache? = nil) -> SyncEngine {
         let config = services.config
-        return SyncEngine(
+        var engine = SyncEngine(
             repository: services.repository, instagram: services.instagram, mirror: services.mirror,
             lock: SyncLock(store: services.store, keys: services.keys, ttlSeconds: config.syncLockTTLSeconds),
             clock: services.clock, logger: logger, mediaLimit: config.instagram.mediaLimit,
             photosTTLSeconds: config.photosTTLSeconds, tokenRefreshAfterHours: config.instagram.tokenRefreshAfterHours,
             feedCache: feedCache)
+        engine.rateGate = services.rateGate
+        return engine
     }
 
     public static func makeSyncRunner(services: Services, logger: Logger) -> SyncRunner {

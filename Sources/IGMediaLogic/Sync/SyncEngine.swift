@@ -17,6 +17,8 @@ public struct SyncEngine: Sendable {
     let tokenRefreshAfterHours: Int
     /// This process's cache of ready /photos bodies, refreshed as soon as a sync writes a feed.
     let feedCache: FeedCache?
+    /// Meta's rate limits (nil: not watched).
+    public var rateGate: GraphRateGate?
 
     public init(
         repository: TenantRepository, instagram: any InstagramAPI, mirror: (any MediaMirror)?, lock: SyncLock,
@@ -83,13 +85,39 @@ public struct SyncEngine: Sendable {
         let refreshResult = refreshIfDue(&tenant, token: currentToken)
         let token = tenant.instagramAccessToken ?? currentToken
 
+        let account = tenant.instagramAccountID
+        let now = clock.now()
+        // Paused by Meta (this app, or this account, seen here or by another host): deferred, no call.
+        if let until = rateGate?.appBlockedUntil(now: now) ?? rateGate?.accountBlockedUntil(account, now: now)
+            ?? tenant.health.rateLimitedUntil.flatMap({ $0 > now ? $0 : nil })
+        {
+            deferTenant(tenantID, until: until, strike: false)
+            throw .rateLimited(untilUnix: Int(until))
+        }
         let media: [InstagramMedia]
         do {
             media = try instagram.fetchMedia(
-                apiType: tenant.apiType, accountID: tenant.instagramAccountID, accessToken: token, limit: mediaLimit)
+                apiType: tenant.apiType, accountID: account, accessToken: token, limit: mediaLimit)
         } catch {
+            if error.kind == .rateLimited {
+                let until = rateGate?.throttled(error, account: account, strikes: tenant.health.rateLimitStrikes, now: clock.now())
+                    ?? clock.now() + GraphRateGate.baseBackoffSeconds
+                deferTenant(tenantID, until: until, strike: true, reason: error.description)
+                throw .rateLimited(untilUnix: Int(until))
+            }
             recordError(tenantID, error.description, HealthErrorCode.classify(error))
             throw .fetchFailed(error)
+        }
+        if let rateGate {
+            rateGate.succeeded()
+            let deferUntil = rateGate.accountBlockedUntil(account, now: clock.now())
+            if deferUntil != nil || tenant.health.rateLimitStrikes > 0 || tenant.health.rateLimitedUntil != nil {
+                do {
+                    try repository.recordFetchUsage(tenantID: tenantID, deferUntil: deferUntil)
+                } catch {
+                    logger.warning("could not record Meta's usage for the tenant", metadata: ["tenant": "\(tenantID)"])
+                }
+            }
         }
 
         var existing: [AssetKey: String] = [:]
@@ -170,6 +198,15 @@ public struct SyncEngine: Sendable {
         } catch {
             logger.warning("token refresh failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
             return .failed("\(error)")
+        }
+    }
+
+    private func deferTenant(_ tenantID: String, until: Double, strike: Bool, reason: String? = nil) {
+        logger.info("tenant deferred: Meta rate limit", metadata: ["tenant": "\(tenantID)", "until": "\(ISO8601.format(until))"])
+        do {
+            try repository.recordRateLimited(tenantID: tenantID, until: until, at: ISO8601.format(clock.now()), strike: strike, reason: reason)
+        } catch {
+            logger.warning("could not record the rate-limit deferral", metadata: ["tenant": "\(tenantID)"])
         }
     }
 

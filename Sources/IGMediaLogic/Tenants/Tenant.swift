@@ -74,6 +74,8 @@ enum TenantField {
     static let deletingSince = "deleting_since"
     static let blindIndex = "instagram_account_index"
     static let photosCount = "photos_count"
+    static let rateLimitedUntil = "rate_limited_until"
+    static let rateLimitStrikes = "rate_limit_strikes"
     /// The app-scoped user id `debug_token` named (Facebook Login), sealed, and its blind index:
     /// Meta's callbacks name that id, not the Instagram account's.
     static let metaUserID = "meta_user_id"

@@ -91,6 +91,35 @@ extension TenantRepository {
         try checked(store.transaction(commands))
     }
 
+    /// Meta throttled the tenant (or the app): deferred until `until`, recorded as
+    /// `RATE_LIMITED`, never as a failure that invalidates the token.
+    public func recordRateLimited(
+        tenantID: String, until: Double, at timestamp: String, strike: Bool, reason: String? = nil
+    ) throws(StoreError) {
+        let tenant = RedisArgument(keys.tenant(tenantID))
+        var commands = [RedisCommand(
+            "HSET", tenant,
+            RedisArgument(TenantField.lastError), RedisArgument("\(timestamp) deferred: Meta's rate limit until \(ISO8601.format(until))" + (reason.map { ": \($0.prefix(200))" } ?? "")),
+            RedisArgument(TenantField.lastErrorCode), RedisArgument(HealthErrorCode.rateLimited.rawValue),
+            RedisArgument(TenantField.lastErrorAt), RedisArgument(timestamp),
+            RedisArgument(TenantField.rateLimitedUntil), RedisArgument(String(Int(until))))]
+        if strike { commands.append(RedisCommand("HINCRBY", tenant, RedisArgument(TenantField.rateLimitStrikes), 1)) }
+        try checked(store.transaction(commands))
+    }
+
+    /// After a successful fetch: the throttle strikes start over; `until` (usage near the limit)
+    /// defers the next sync of this tenant's account.
+    public func recordFetchUsage(tenantID: String, deferUntil until: Double?) throws(StoreError) {
+        let tenant = RedisArgument(keys.tenant(tenantID))
+        var commands = [RedisCommand("HDEL", tenant, RedisArgument(TenantField.rateLimitStrikes))]
+        if let until {
+            commands.append(RedisCommand("HSET", tenant, RedisArgument(TenantField.rateLimitedUntil), RedisArgument(String(Int(until)))))
+        } else {
+            commands.append(RedisCommand("HDEL", tenant, RedisArgument(TenantField.rateLimitedUntil)))
+        }
+        try checked(store.pipeline(commands))
+    }
+
     /// Marks the tenant's token dead without a sync (Meta's deauthorize callback).
     public func markTokenInvalid(tenantID: String, code: HealthErrorCode, at timestamp: String) throws(StoreError) {
         try recordSyncError(tenantID: tenantID, message: "token revoked by the user (deauthorized)", code: code, at: timestamp)

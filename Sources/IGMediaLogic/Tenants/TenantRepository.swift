@@ -108,7 +108,7 @@ public struct TenantRepository: Sendable {
 
     /// The health fields of a tenant hash; unreadable values count as absent.
     static func health(_ hash: [String: String]) -> TokenHealth {
-        TokenHealth(
+        var health = TokenHealth(
             tokenExpiresAt: hash[TenantField.tokenExpiresAt].flatMap(Double.init),
             lastSyncAt: hash[TenantField.lastSync], lastSyncOutcome: hash[TenantField.lastSyncOutcome],
             lastErrorCode: hash[TenantField.lastErrorCode].flatMap(HealthErrorCode.init(rawValue:)),
@@ -116,6 +116,9 @@ public struct TenantRepository: Sendable {
             consecutiveFailures: hash[TenantField.consecutiveFailures].flatMap { Int($0) } ?? 0,
             invalidReason: hash[TenantField.tokenInvalid].flatMap(HealthErrorCode.init(rawValue:)),
             refreshFailedAt: hash[TenantField.refreshFailedAt])
+        health.rateLimitedUntil = hash[TenantField.rateLimitedUntil].flatMap(Double.init)
+        health.rateLimitStrikes = hash[TenantField.rateLimitStrikes].flatMap { Int($0) } ?? 0
+        return health
     }
 
     /// What GET /photos needs in one round trip: whether the tenant exists and its stored feed.

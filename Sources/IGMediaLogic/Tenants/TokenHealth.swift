@@ -67,6 +67,10 @@ public struct TokenHealth: Sendable, Equatable {
     public var invalidReason: HealthErrorCode?
     /// When the last token refresh failed; cleared by a successful one.
     public var refreshFailedAt: String?
+    /// Meta rate-limited this tenant's account until then (unix seconds): syncs are deferred.
+    public var rateLimitedUntil: Double?
+    /// Throttle errors in a row (the exponential backoff's exponent); reset by a successful fetch.
+    public var rateLimitStrikes: Int = 0
 
     public init(
         tokenExpiresAt: Double? = nil, lastSyncAt: String? = nil, lastSyncOutcome: String? = nil,

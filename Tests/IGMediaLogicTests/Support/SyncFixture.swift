@@ -27,10 +27,12 @@ struct SyncFixture {
             mediaLimit: 50, photosTTLSeconds: 3600, tokenRefreshAfterHours: 24)
     }
 
-    func register(token: String? = "IGAA-token", tokenUpdate: String? = ISO8601.format(Date().timeIntervalSince1970)) throws -> String {
+    func register(
+        token: String? = "IGAA-token", tokenUpdate: String? = ISO8601.format(Date().timeIntervalSince1970), account: String = "1784"
+    ) throws -> String {
         let id = UUIDv4.make()
         try repository.create(Tenant(
-            id: id, name: "tenant", authToken: UUIDv4.make(), apiType: .instagramLogin, instagramAccountID: "1784",
+            id: id, name: "tenant", authToken: UUIDv4.make(), apiType: .instagramLogin, instagramAccountID: account,
             instagramAccountSecret: "app-secret", instagramAccessToken: token, tokenUpdate: tokenUpdate))
         return id
     }

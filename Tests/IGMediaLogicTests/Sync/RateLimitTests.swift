@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import IGMediaLogic
+
+@Suite("Meta rate limits", .serialized)
+struct RateLimitTests {
+    @Test("usage headers: the highest percentage and Meta's stated wait (reference §3.3 vectors)")
+    func headers() {
+        let app = HTTPHeaders([("X-App-Usage", #"{"call_count":28,"total_cputime":25,"total_time":25}"#)])
+        #expect(GraphRateGate.appUsage(app) == 28)
+        let fine = HTTPHeaders([("X-Business-Use-Case-Usage",
+            #"{"17841405822304914":[{"type":"instagram","call_count":85,"total_cputime":12,"total_time":14,"estimated_time_to_regain_access":0}]}"#)])
+        #expect(GraphRateGate.accountUsage(fine) == .init(percent: 85, regainSeconds: nil))
+        let blocked = HTTPHeaders([("X-Business-Use-Case-Usage",
+            #"{"17841405822304914":[{"type":"instagram","call_count":100,"total_cputime":31,"total_time":40,"estimated_time_to_regain_access":19}]}"#)])
+        #expect(GraphRateGate.accountUsage(blocked) == .init(percent: 100, regainSeconds: 19 * 60))
+        #expect(GraphRateGate.appUsage(HTTPHeaders([("X-App-Usage", "not json")])) == nil)
+        let gate = GraphRateGate(thresholdPercent: 90, random: { 0 })
+        gate.observe(fine, account: "a", now: 1000)
+        #expect(gate.accountBlockedUntil("a", now: 1000) == nil)
+        gate.observe(blocked, account: "a", now: 1000)
+        #expect(gate.accountBlockedUntil("a", now: 1000) == Double(1000 + 19 * 60))
+        #expect(gate.appBlockedUntil(now: 1000) == nil)
+        gate.observe(HTTPHeaders([("X-App-Usage", #"{"call_count":95,"total_cputime":10,"total_time":10}"#)]), account: nil, now: 2000)
+        #expect(gate.appBlockedUntil(now: 2000) == Double(2000 + 300))
+        // Exponential without a stated wait: 5 min, 10, 20, … at most an hour.
+        #expect(gate.backoff(strikes: 0) == 300 && gate.backoff(strikes: 2) == 1200 && gate.backoff(strikes: 9) == 3600)
+    }
+
+    @Test("a throttled account is deferred and recorded RATE_LIMITED, never invalid; its next sync makes no call")
+    func accountThrottle() throws {
+        let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 2), withMirror: false)
+        var engine = fixture.engine
+        engine.rateGate = GraphRateGate(random: { 0 })
+        let throttled = try fixture.register(token: "IGAA-throttled", account: "1001")
+        let other = try fixture.register(token: "IGAA-other", account: "1002")
+        fixture.instagram.failureByToken = ["IGAA-throttled": UpstreamError(
+            service: "instagram", kind: .rateLimited, status: 400, message: "Application request limit reached", code: 80002,
+            retryAfterSeconds: 19 * 60)]
+        #expect(throws: SyncError.self) { try engine.sync(tenantID: throttled) }
+        do {
+            _ = try engine.sync(tenantID: throttled)
+            Issue.record("expected a deferral")
+        } catch {
+            guard case .rateLimited(let until) = error else { Issue.record("\(error)"); return }
+            #expect(abs(Double(until) - Date().timeIntervalSince1970 - 19 * 60) < 5)
+            #expect(error.isTransient && error.isDeferral)
+        }
+        #expect(fixture.instagram.fetchCalls == 1, "the deferred retry made no Graph call")
+        let hash = try #require(try fixture.repository.rawHash(throttled))
+        #expect(hash["last_error_code"] == "RATE_LIMITED" && hash["token_invalid"] == nil && hash["rate_limit_strikes"] == "1")
+        #expect(try fixture.repository.unsyncableTenantIDs(now: Date().timeIntervalSince1970).isEmpty)
+        // The account's pause is the account's alone.
+        #expect(try engine.sync(tenantID: other).photosCount == 2)
+    }
+
+    @Test("an app-wide throttle (code 4) defers every tenant without a call, and other hosts see it in the store")
+    func appThrottle() throws {
+        let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 1), withMirror: false)
+        let keys = fixture.repository.keys
+        var engine = fixture.engine
+        engine.rateGate = GraphRateGate(store: fixture.store, keys: keys, random: { 0 })
+        let first = try fixture.register(token: "IGAA-first")
+        let second = try fixture.register(token: "IGAA-second")
+        fixture.instagram.failureByToken = ["IGAA-first": UpstreamError(
+            service: "instagram", kind: .rateLimited, status: 400, message: "(#4) Application request limit reached", code: 4)]
+        #expect(throws: SyncError.self) { try engine.sync(tenantID: first) }
+        #expect(throws: SyncError.self) { try engine.sync(tenantID: second) }
+        #expect(fixture.instagram.fetchCalls == 1)
+        #expect(try fixture.repository.rawHash(second)?["last_error_code"] == "RATE_LIMITED")
+        // A second process (a fresh gate on the same store) holds off too.
+        var otherHost = fixture.engine
+        otherHost.rateGate = GraphRateGate(store: fixture.store, keys: keys)
+        #expect(throws: SyncError.self) { try otherHost.sync(tenantID: second) }
+        #expect(fixture.instagram.fetchCalls == 1)
+        let ttl = try fixture.store.run(RedisCommand("PTTL", RedisArgument(keys.graphAppBlocked))).intValue ?? 0
+        #expect(ttl > 290_000 && ttl <= 300_000)
+    }
+}
