@@ -42,6 +42,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Settings]:
     parser.add_argument("--requests", type=int, help="GET /photos for the memory check (default 1,000,000)")
     parser.add_argument("--targets", help=f"comma-separated subset of {','.join(TARGETS)}")
     parser.add_argument("--workers", type=int, help="responder accepting threads (default: the responder's own default, one per CPU)")
+    parser.add_argument("--scale-tenants", type=int, help="tenants seeded for the scale section's /photos spreads and "
+                        "fan-out (default 100,000; 0 skips the scale section)")
+    parser.add_argument("--scale-sync-tenants", type=int, help="real tenants for the timer's tenants/s (default 3,000)")
     args = parser.parse_args(argv)
     if args.smoke:
         settings = Settings(smoke=True, tenants=6, media=50, duration=1, warmup=0, rounds=1, requests=4000,
@@ -49,7 +52,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Settings]:
     else:
         settings = Settings(smoke=False, tenants=100, media=50, duration=10, warmup=2, rounds=3,
                             requests=1_000_000, requests_time_cap=600)
-    for name in ("tenants", "duration", "warmup", "rounds", "requests", "workers"):
+    if args.smoke:
+        settings.scale_tenants, settings.scale_sync_tenants = 2000, 60
+    for name in ("tenants", "duration", "warmup", "rounds", "requests", "workers", "scale_tenants", "scale_sync_tenants"):
         value = getattr(args, name)
         if value is not None:
             setattr(settings, name, value)
@@ -58,9 +63,11 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, Settings]:
     if unknown:
         parser.error(f"unknown targets: {', '.join(unknown)}")
     if not (1 <= settings.tenants <= 1000 and 1 <= settings.duration <= 120 and 0 <= settings.warmup <= 30
-            and 1 <= settings.rounds <= 10 and 0 <= settings.requests <= 5_000_000 and (settings.workers is None or 1 <= settings.workers <= 256)):
+            and 1 <= settings.rounds <= 10 and 0 <= settings.requests <= 5_000_000 and (settings.workers is None or 1 <= settings.workers <= 256)
+            and (settings.scale_tenants == 0 or 200 <= settings.scale_tenants <= 1_000_000)
+            and 10 <= settings.scale_sync_tenants <= 100_000):
         parser.error("--tenants 1..1000, --duration 1..120, --warmup 0..30, --rounds 1..10, --requests 0..5000000, "
-                     "--workers 1..256")
+                     "--workers 1..256, --scale-tenants 0 or 200..1000000, --scale-sync-tenants 10..100000")
     return args, settings
 
 

@@ -143,6 +143,8 @@ def report(bench: Bench, binary: Path) -> str:
                          f"{run['cloudinary_calls']} |")
         lines.append("")
         lines.append("Instagram calls include the CDN downloads the Cloudinary fake makes for remote uploads.")
+    from .scale import scale_report
+    lines += scale_report(bench.notes, s)
     lines += ["", "<details><summary>Every round</summary>", "",
               "| round | target | req/s | p50 ms | p99 ms | CPU µs/req | errors |", "|---:|---|---:|---:|---:|---:|---:|"]
     for index in range(s.rounds):

@@ -13,9 +13,10 @@ from harness import Session
 
 from .common import LOOPBACK, BenchError, log
 from .measure import run_wrk, vm_status
+from .scale import Scale
 from .targets import TargetRounds
 
-class Bench(TargetRounds):
+class Bench(Scale, TargetRounds):
     """One benchmark run: tenants, rounds of every target, the memory check, the sync timing."""
 
     # -- memory over many requests --
@@ -100,5 +101,7 @@ class Bench(TargetRounds):
         if "photos" in self.s.targets and self.s.requests > 0:
             self.many_requests()
         self.sync_timing()
+        if self.s.scale_tenants:
+            self.scale()
         self.notes["load_after"] = os.getloadavg()
         self.notes["total_seconds"] = time.monotonic() - started

@@ -20,6 +20,10 @@ class Settings:
     sync_parallel: int = 8
     sync_latency_ms: int = 100
     targets: list[str] = field(default_factory=list)
+    # The scale section (0 = skipped): tenants seeded for /photos and the fan-out, and real
+    # tenants for the timer's tenants/s.
+    scale_tenants: int = 100_000
+    scale_sync_tenants: int = 3000
 
 
 TARGETS = {

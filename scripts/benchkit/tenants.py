@@ -66,7 +66,7 @@ class Tenants(BenchStack):
                 self.tenant_ids = [entry["tenantId"] for entry in registered]
                 log(f"registered {len(registered)} tenants; filling them with "
                     f"`igmedia-fcgi sync --all --parallel {s.sync_parallel}`")
-                wall, output = self.sync("--all", "--parallel", str(s.sync_parallel), timeout=max(120, 6 * s.tenants))
+                wall, output = self.sync("--all", "--verbose", "--parallel", str(s.sync_parallel), timeout=max(120, 6 * s.tenants))
                 uploads = sum(int(m) for m in re.findall(r"^ok .* uploaded=(\d+)", output, re.MULTILINE))
                 self.notes["fill"] = {"seconds": wall, "uploads": uploads, "tenants": s.tenants}
                 log(f"filled in {wall:.1f} s ({uploads} uploads)")

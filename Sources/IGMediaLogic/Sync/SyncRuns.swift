@@ -177,19 +177,28 @@ public struct SyncRuns: Sendable {
 
     /// New entries for this consumer (each goes to exactly one consumer of the group).
     public func read(_ id: String, consumer: String, count: Int) throws(StoreError) -> [Work] {
-        let reply = try store.run(RedisCommand(
+        let reply = try Self.finishedIsEmpty(store.pipeline([RedisCommand(
             "XREADGROUP", "GROUP", RedisArgument(Self.group), RedisArgument(consumer), "COUNT", RedisArgument(count), "STREAMS",
-            RedisArgument(keys.syncRunQueue(id)), ">"))
+            RedisArgument(keys.syncRunQueue(id)), ">")]))
         return Self.work(reply.arrayValue?.first?.arrayValue?.dropFirst().first)
     }
 
     /// Entries another consumer took and has not acknowledged for `idleMilliseconds` (it died or
     /// hangs): they become this consumer's.
     public func reclaim(_ id: String, consumer: String, idleMilliseconds: Int, count: Int) throws(StoreError) -> [Work] {
-        let reply = try store.run(RedisCommand(
+        let reply = try Self.finishedIsEmpty(store.pipeline([RedisCommand(
             "XAUTOCLAIM", RedisArgument(keys.syncRunQueue(id)), RedisArgument(Self.group), RedisArgument(consumer),
-            RedisArgument(idleMilliseconds), "0-0", "COUNT", RedisArgument(count)))
+            RedisArgument(idleMilliseconds), "0-0", "COUNT", RedisArgument(count))]))
         return Self.work(reply.arrayValue.flatMap { $0.count > 1 ? $0[1] : nil })
+    }
+
+    /// The queue of a finished run is gone (NOGROUP): nothing left to read, not a failure.
+    static func finishedIsEmpty(_ replies: [RedisValue]) throws(StoreError) -> RedisValue {
+        if case .error(let message) = replies[0] {
+            if message.hasPrefix("NOGROUP") { return .null }
+            throw .commandFailed(String(message.prefix(120)))
+        }
+        return replies[0]
     }
 
     static func work(_ entries: RedisValue?) -> [Work] {

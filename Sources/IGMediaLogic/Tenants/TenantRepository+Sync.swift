@@ -4,9 +4,15 @@ extension TenantRepository {
     /// (not an `AssetKey`) is left alone.
     public func mirroredAssets(_ tenantID: String) throws(StoreError) -> [AssetKey: String] {
         let reply = try store.run(RedisCommand("HGETALL", RedisArgument(keys.mirroredAssets(tenantID))))
+        let hash = reply.hashValue ?? [:]
+        let prefixes = hash.filter { $0.key.hasPrefix("~") }
         var assets: [AssetKey: String] = [:]
-        for (field, url) in reply.hashValue ?? [:] {
-            if let key = AssetKey(stored: field) { assets[key] = url }
+        for (field, value) in hash {
+            if let key = AssetMapCoding.key(field: field, tenantID: tenantID),
+                let url = AssetMapCoding.decode(value: value, key: key, prefixes: prefixes)
+            {
+                assets[key] = url
+            }
         }
         return assets
     }
@@ -33,13 +39,25 @@ extension TenantRepository {
         ]
         if !addedAssets.isEmpty {
             var arguments = [RedisArgument(keys.mirroredAssets(tenantID))]
+            var prefixes: [String: String] = [:]
             for (key, url) in addedAssets.sorted(by: { $0.key < $1.key }) {
-                arguments += [RedisArgument(key.stored), RedisArgument(url)]
+                let encoded = AssetMapCoding.encode(url: url, key: key)
+                if let prefix = encoded.prefix { prefixes[prefix.field] = prefix.value }
+                arguments += [RedisArgument(AssetMapCoding.field(key, tenantID: tenantID)), RedisArgument(encoded.value)]
             }
+            for (field, prefix) in prefixes.sorted(by: { $0.key < $1.key }) { arguments += [RedisArgument(field), RedisArgument(prefix)] }
             commands.append(RedisCommand("HSET", arguments))
+            // An entry written in the older, long spelling is replaced by the compact one.
+            let stale = addedAssets.keys.filter { AssetMapCoding.field($0, tenantID: tenantID) != $0.stored }
+            if !stale.isEmpty {
+                commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + stale.map { RedisArgument($0.stored) }))
+            }
         }
         if !removedAssets.isEmpty {
-            commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + removedAssets.map { RedisArgument($0.stored) }))
+            // Either spelling may be stored.
+            var fields = removedAssets.map { RedisArgument($0.stored) }
+            fields += removedAssets.map { AssetMapCoding.field($0, tenantID: tenantID) }.filter { !$0.isEmpty }.map { RedisArgument($0) }
+            commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + fields))
         }
         try checked(store.transaction(commands))
     }

@@ -78,3 +78,40 @@ struct RateLimitTests {
         #expect(ttl > 290_000 && ttl <= 300_000)
     }
 }
+
+@Suite("Compact asset map")
+struct AssetMapCodingTests {
+    @Test("a Cloudinary secure URL round-trips through the compact field and value; anything else is kept whole")
+    func roundTrip() {
+        let tenant = "5f0c6d2e-1b7a-4c55-9b0e-3a6f0b8f1c21"
+        let key = AssetKey(kind: .image, tenantID: tenant, mediaID: "17895695668004550")
+        let url = "https://res.cloudinary.com/demo/image/upload/v1712345678/instagram-media/\(tenant)/17895695668004550.jpg"
+        let encoded = AssetMapCoding.encode(url: url, key: key)
+        let field = AssetMapCoding.field(key, tenantID: tenant)
+        #expect(field == "image:/17895695668004550")
+        #expect(encoded.value.hasSuffix(":1712345678.jpg") && encoded.value.utf8.count <= 64)
+        let prefix = try! #require(encoded.prefix)
+        #expect(prefix.value == "https://res.cloudinary.com/demo/image/upload/")
+        let back = AssetMapCoding.key(field: field, tenantID: tenant)
+        #expect(back == key)
+        #expect(AssetMapCoding.decode(value: encoded.value, key: key, prefixes: [prefix.field: prefix.value]) == url)
+        // The older spellings still read.
+        #expect(AssetMapCoding.key(field: key.stored, tenantID: tenant) == key)
+        #expect(AssetMapCoding.decode(value: url, key: key, prefixes: [:]) == url)
+        // A URL of another shape is stored as it is; an unknown prefix tag reads as nothing.
+        let odd = "https://cdn.example/x/\(tenant).png?sig=1"
+        #expect(AssetMapCoding.encode(url: odd, key: key).value == odd)
+        #expect(AssetMapCoding.decode(value: "deadbeef:1.jpg", key: key, prefixes: [:]) == nil)
+    }
+
+    @Test("the sync writes and reads the compact map: an unchanged re-sync keeps every asset")
+    func syncUsesIt() throws {
+        let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 4))
+        let id = try fixture.register()
+        _ = try fixture.engine.sync(tenantID: id)
+        let raw = try fixture.store.run(RedisCommand("HGETALL", RedisArgument(fixture.repository.keys.mirroredAssets(id)))).hashValue ?? [:]
+        #expect(raw.keys.allSatisfy { $0.hasPrefix("~") || $0.contains(":/") }, "\(raw.keys)")
+        let again = try fixture.engine.sync(tenantID: id)
+        #expect(again.uploaded == 0 && again.kept > 0)
+    }
+}
