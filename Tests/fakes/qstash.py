@@ -32,7 +32,7 @@ class FakeQStash(QStashApiMixin, FakeServer):
                  delivery_timeout: float = 5.0, max_retries: int = 5, default_retries: int = 3,
                  delay_scale: float = 0.0, dedup_window: float = 600.0, daily_limit: int | None = None,
                  max_schedules: int | None = None, deliver: bool = True, duplicate_all: bool = False,
-                 sign_with: str = "current", **kw):
+                 sign_with: str = "current", max_batch_items: int = 1000, **kw):
         super().__init__(**kw)
         self.token = token
         self.current_signing_key = current_signing_key or new_signing_key()
@@ -50,6 +50,7 @@ class FakeQStash(QStashApiMixin, FakeServer):
         self.duplicate_all = duplicate_all
         self.sign_with = sign_with
         self._autostart_delivery = deliver
+        self.max_batch_items = max_batch_items
         self._state_lock = threading.RLock()
         self.engine = DeliveryEngine(self)
         self._init_state()
@@ -63,6 +64,7 @@ class FakeQStash(QStashApiMixin, FakeServer):
             self.dlq: list[dict] = []
             self.deliveries: list[dict] = []
             self.published_per_day: dict[int, int] = {}
+            self.batch_calls = 0
 
     # ---- lifecycle / config ----------------------------------------------------------------
     def on_start(self):
@@ -105,7 +107,8 @@ class FakeQStash(QStashApiMixin, FakeServer):
             states: dict[str, int] = {}
             for m in self.messages.values():
                 states[m.state] = states.get(m.state, 0) + 1
-            return {"messages": len(self.messages), "states": states, "deliveries": len(self.deliveries),
+            return {"messages": len(self.messages), "batch_calls": self.batch_calls, "states": states,
+                    "deliveries": len(self.deliveries),
                     "dlq": len(self.dlq), "schedules": len(self.schedules)}
 
     def reset_state(self):
@@ -195,6 +198,10 @@ class FakeQStash(QStashApiMixin, FakeServer):
         if token != self.token:
             return Response.json({"error": "Unauthorized"}, 401)
         p, m = req.path, req.method
+        if p == "/v2/batch" and m == "POST":
+            return self._batch(req)
+        if p.startswith("/v2/flowControl") and m == "GET":
+            return self._flow_control_api(req)
         if p.startswith("/v2/publish/") and m == "POST":
             return self._publish(req, req.target[len("/v2/publish/"):], None)
         if p.startswith("/v2/enqueue/") and m == "POST":
@@ -255,6 +262,31 @@ class FakeQStash(QStashApiMixin, FakeServer):
                     h[key] = parse_duration(val)
                 except ValueError:
                     raise ValueError("invalid %s header" % name) from None
+        flow_key = req.header("Upstash-Flow-Control-Key")
+        flow_value = req.header("Upstash-Flow-Control-Value")
+        if flow_key is not None or flow_value is not None:
+            if not flow_key or not flow_value:
+                raise ValueError("Upstash-Flow-Control-Key and Upstash-Flow-Control-Value go together")
+            fields = {}
+            for part in flow_value.split(","):
+                name, sep, value = part.strip().partition("=")
+                if not sep or name not in ("parallelism", "rate", "period"):
+                    raise ValueError("invalid Upstash-Flow-Control-Value header")
+                fields[name] = value.strip()
+            try:
+                for name in ("parallelism", "rate"):
+                    if name in fields:
+                        fields[name] = int(fields[name])
+                        if fields[name] < 1:
+                            raise ValueError
+                if "period" in fields:
+                    fields["period"] = parse_duration(fields["period"])
+            except ValueError:
+                raise ValueError("invalid Upstash-Flow-Control-Value header") from None
+            h["flow_key"] = flow_key
+            h["parallelism"] = fields.get("parallelism")
+            h["rate"] = fields.get("rate")
+            h["period"] = fields.get("period")
         nb = req.header("Upstash-Not-Before")
         if nb is not None:
             if not nb.strip().isdigit():
@@ -297,7 +329,8 @@ class FakeQStash(QStashApiMixin, FakeServer):
                           not_before=opts.get("not_before"), timeout_s=opts.get("timeout"), created_at=now,
                           queue=queue, dedup_id=dedup_id, callback=req.header("Upstash-Callback"),
                           failure_callback=req.header("Upstash-Failure-Callback"),
-                          label=req.header("Upstash-Label"), caller_ip=req.client or "127.0.0.1")
+                          label=req.header("Upstash-Label"), caller_ip=req.client or "127.0.0.1",
+                          flow_key=opts.get("flow_key"), parallelism=opts.get("parallelism"))
             self.messages[msg.message_id] = msg
             self.order.append(msg.message_id)
             if dedup_id is not None:
@@ -305,6 +338,54 @@ class FakeQStash(QStashApiMixin, FakeServer):
             self.published_per_day[day] = self.published_per_day.get(day, 0) + 1
         self._enqueue(msg, now)
         return Response.json({"messageId": msg.message_id, "url": dest})
+
+    # ---- batch (next-capabilities 7.1) and flow control (7.2) -----------------------------------
+    def _batch(self, req: Request) -> Response:
+        try:
+            items = json.loads(req.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return Response.json({"error": "invalid request body: expected a JSON array"}, 400)
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return Response.json({"error": "invalid request body: expected an array of messages"}, 400)
+        if len(items) > self.max_batch_items:
+            return Response.json({"error": "too many messages in one batch"}, 400)
+        for item in items:
+            if not isinstance(item.get("destination"), str) or not item["destination"]:
+                return Response.json({"error": "destination is required"}, 400)
+            headers = item.get("headers") or {}
+            if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+                return Response.json({"error": "headers must be an object of strings"}, 400)
+            if item.get("body") is not None and not isinstance(item["body"], str):
+                return Response.json({"error": "body must be a string"}, 400)
+        out = []
+        with self._state_lock:
+            self.batch_calls += 1
+        for item in items:
+            headers = list((item.get("headers") or {}).items())
+            body = (item.get("body") or "").encode("utf-8")
+            sub = Request(method="POST", target="/v2/publish/" + item["destination"], headers=headers, body=body,
+                          client=req.client)
+            queue = item.get("queue")
+            response = self._publish(sub, item["destination"], queue if isinstance(queue, str) else None)
+            try:
+                answer = json.loads(response.body.decode("utf-8"))
+            except ValueError:
+                answer = {"error": "not published"}
+            out.append(answer if response.status == 200 else {"error": answer.get("error", "not published")})
+        return Response.json(out)
+
+    def _flow_control_api(self, req: Request) -> Response:
+        state = self.engine.flow_state()
+        def view(key, entry):
+            return {"flowControlKey": key, "waitListSize": entry["waiting"], "parallelismMax": None,
+                    "parallelismCount": entry["inFlight"], "rateMax": None, "rateCount": 0, "ratePeriod": None,
+                    "ratePeriodStart": 0, "isPaused": False, "isPinnedParallelism": False, "isPinnedRate": False}
+        if req.path == "/v2/flowControl":
+            return Response.json([view(k, v) for k, v in sorted(state.items())])
+        key = urllib.parse.unquote(req.path[len("/v2/flowControl/"):])
+        if key not in state:
+            return Response.json({"error": "flow control key not found"}, 404)
+        return Response.json(view(key, state[key]))
 
     def _enqueue(self, msg: Message, now: float):
         wait = msg.delay_s

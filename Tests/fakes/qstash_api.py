@@ -159,6 +159,8 @@ class QStashApiMixin:
             if len(parts) == 3 and parts[2] in ("redeliver", "duplicate") and m == "POST":
                 self.redeliver(msg.message_id)
                 return Response.json({"ok": True})
+        if sub == "flow-control" and m == "GET":
+            return Response.json(self.engine.flow_state())
         if sub == "deliveries" and m == "GET":
             with self._state_lock:
                 recs = [d for d in self.deliveries if not req.q("messageId") or d["messageId"] == req.q("messageId")]

@@ -38,6 +38,8 @@ class Message:
     callback: str | None = None
     failure_callback: str | None = None
     label: str | None = None
+    flow_key: str | None = None
+    parallelism: int | None = None
     caller_ip: str = "127.0.0.1"
     state: str = "pending"  # pending | delivering | retrying | delivered | failed | undeliverable | cancelled
     attempts: list = field(default_factory=list)
@@ -57,6 +59,7 @@ class Message:
             "notBefore": self.not_before, "timeout": self.timeout_s, "createdAt": int(self.created_at * 1000),
             "scheduleId": self.schedule_id, "queueName": self.queue, "deduplicationId": self.dedup_id,
             "callback": self.callback, "failureCallback": self.failure_callback, "label": self.label,
+            "flowControlKey": self.flow_key, "parallelism": self.parallelism,
             "state": self.state, "attempts": list(self.attempts),
         }
 
@@ -72,6 +75,11 @@ class DeliveryEngine:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._inflight = 0
+        # Flow control: deliveries in flight per key, messages waiting for a slot, the most seen.
+        self.flow_inflight: dict = {}
+        self.flow_waiting: dict = {}
+        self.flow_max: dict = {}
+        self.flow_delivered: dict = {}
 
     # ---- control -------------------------------------------------------------------------
     def start(self):
@@ -96,6 +104,7 @@ class DeliveryEngine:
     def clear(self):
         with self._cond:
             self._heap.clear()
+            self.flow_waiting.clear()
 
     def submit(self, msg: Message, delay_s: float = 0.0, retried: int = 0, duplicate: bool = False):
         with self._cond:
@@ -104,7 +113,14 @@ class DeliveryEngine:
 
     def pending_count(self) -> int:
         with self._cond:
-            return len(self._heap) + self._inflight
+            return len(self._heap) + self._inflight + sum(len(w) for w in self.flow_waiting.values())
+
+    def flow_state(self) -> dict:
+        with self._cond:
+            keys = set(self.flow_max) | set(self.flow_waiting)
+            return {k: {"maxInFlight": self.flow_max.get(k, 0), "inFlight": self.flow_inflight.get(k, 0),
+                        "waiting": len(self.flow_waiting.get(k, [])), "delivered": self.flow_delivered.get(k, 0)}
+                    for k in keys}
 
     def wait(self, predicate, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -134,7 +150,16 @@ class DeliveryEngine:
                         self._cond.wait(0.5)
                 if self._stopped:
                     return
-                _, _, msg, retried, duplicate = heapq.heappop(self._heap)
+                entry = heapq.heappop(self._heap)
+                _, _, msg, retried, duplicate = entry
+                key = msg.flow_key
+                if key is not None and msg.parallelism:
+                    if self.flow_inflight.get(key, 0) >= msg.parallelism:
+                        # Waits for a slot without consuming a retry.
+                        self.flow_waiting.setdefault(key, []).append(entry)
+                        continue
+                    self.flow_inflight[key] = self.flow_inflight.get(key, 0) + 1
+                    self.flow_max[key] = max(self.flow_max.get(key, 0), self.flow_inflight[key])
                 self._inflight += 1
             threading.Thread(target=self._attempt_safely, args=(msg, retried, duplicate), daemon=True).start()
 
@@ -144,6 +169,14 @@ class DeliveryEngine:
         finally:
             with self._cond:
                 self._inflight -= 1
+                key = msg.flow_key
+                if key is not None and msg.parallelism:
+                    self.flow_inflight[key] -= 1
+                    self.flow_delivered[key] = self.flow_delivered.get(key, 0) + 1
+                    waiting = self.flow_waiting.get(key)
+                    if waiting:
+                        heapq.heappush(self._heap, waiting.pop(0))
+                    self._cond.notify_all()
             self._notify()
 
     def _attempt(self, msg: Message, retried: int, duplicate: bool):

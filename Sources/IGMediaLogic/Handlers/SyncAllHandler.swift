@@ -79,17 +79,20 @@ public struct SyncAllHandler: RequestHandler {
         var total = 0
         var skipped = 0
         let now = clock.now()
-        try repository.forEachTenantPage(pageSize: Self.pageSize) { page throws(StoreError) in
-            let tenantIDs = try repository.syncable(page, now: now)
-            skipped += page.count - tenantIDs.count
-            total += tenantIDs.count
-            let messages = tenantIDs.map { id in
+        // Messages wait here until there are enough for full batch calls (pages from SSCAN are
+        // only about `pageSize` long), so every call but the last carries `QStashClient.batchSize`.
+        var pendingIDs: [String] = []
+        let flushSize = QStashClient.batchSize * 8
+        func flush(_ count: Int) {
+            let ids = Array(pendingIDs.prefix(count))
+            pendingIDs.removeFirst(ids.count)
+            let messages = ids.map { id in
                 QStashClient.Message(
                     destination: "\(publisher.webhookBaseURL)/sync/process/\(id)",
                     body: JSONWriter.encode(.object([("tenantId", .string(id))])),
                     deduplicationID: "sync-\(id)-\(hour)", flowControl: publisher.flowControl)
             }
-            for (id, outcome) in zip(tenantIDs, publisher.client.publishBatched(messages)) {
+            for (id, outcome) in zip(ids, publisher.client.publishBatched(messages)) {
                 switch outcome {
                 case .success(let published):
                     queuedCount += 1
@@ -100,6 +103,14 @@ public struct SyncAllHandler: RequestHandler {
                 }
             }
         }
+        try repository.forEachTenantPage(pageSize: Self.pageSize) { page throws(StoreError) in
+            let tenantIDs = try repository.syncable(page, now: now)
+            skipped += page.count - tenantIDs.count
+            total += tenantIDs.count
+            pendingIDs += tenantIDs
+            while pendingIDs.count >= flushSize { flush(flushSize) }
+        }
+        while !pendingIDs.isEmpty { flush(flushSize) }
         if skipped > 0 { logger?.info("tenants with an invalid token skipped", metadata: ["count": "\(skipped)"]) }
         if errorCount > 0 { logger?.warning("sync fan-out: messages not published", metadata: ["count": "\(errorCount)"]) }
         let summary: [(String, JSONValue)] = [
