@@ -50,10 +50,13 @@ struct SyncCommand: ParsableCommand {
             Self.report(outcome.tenantID, outcome.result, verbose: true)
         }
         let failures = outcomes.compactMap { outcome -> (String, SyncError)? in
-            if case .failure(let error) = outcome.result { return (outcome.tenantID, error) } else { return nil }
+            if case .failure(let error) = outcome.result, !error.isDeferral { return (outcome.tenantID, error) } else { return nil }
         }
+        let deferred = outcomes.filter { if case .failure(let error) = $0.result { return error.isDeferral } else { return false } }.count
         let seconds = Double(services.clock.monotonicNanoseconds() - started) / 1e9
-        printLine("summary: \(outcomes.count) tenants, \(outcomes.count - failures.count) synced, \(failures.count) failed, 0 skipped (token invalid) in \(Int(seconds * 1000)) ms")
+        var line = "summary: \(outcomes.count) tenants, \(outcomes.count - failures.count - deferred) synced, \(failures.count) failed, 0 skipped (token invalid)"
+        if deferred > 0 { line += ", \(deferred) deferred (rate limited)" }
+        printLine(line + " in \(Int(seconds * 1000)) ms")
         for (id, error) in failures { printLine("  failed \(id): \(error)") }
         if !failures.isEmpty { throw ExitCode(1) }
     }

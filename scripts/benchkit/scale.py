@@ -270,7 +270,7 @@ class Scale:
                 # Meta throttles the app (code 4) part way through a round: the rest is deferred.
                 skip = min(200, count // 3)
                 self.notes.setdefault("scale", {})["deferral_after"] = skip
-                self.instagram.control("POST", "faults", {"preset": "throttle", "code": 4, "skip": skip, "count": 1,
+                self.instagram.control("POST", "faults", {"preset": "throttle", "params": {"code": 4}, "skip": skip, "count": 1,
                                                           "match": {"path_regex": "/media$"}})
                 before = self.instagram.control("GET", "counters")["total"]
                 wall, outputs = run()
