@@ -159,7 +159,7 @@ public struct SyncEngine: Sendable {
             try repository.commitSync(
                 tenantID: tenantID, feedJSON: bytes, etag: FeedBuilder.etag(bytes), ttlSeconds: photosTTLSeconds,
                 addedAssets: added, removedAssets: removed, syncedAt: ISO8601.format(clock.now()),
-                photosCount: feed.arrayValue?.count ?? 0)
+                photosCount: feed.arrayValue?.count ?? 0, existingAssets: mirror == nil ? nil : existing)
         } catch {
             throw .storeFailed(error)
         }

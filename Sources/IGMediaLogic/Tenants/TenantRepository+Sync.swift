@@ -3,25 +3,36 @@ extension TenantRepository {
     /// Every asset mirrored for the tenant → its secure URL. A field this service never wrote
     /// (not an `AssetKey`) is left alone.
     public func mirroredAssets(_ tenantID: String) throws(StoreError) -> [AssetKey: String] {
-        let reply = try store.run(RedisCommand("HGETALL", RedisArgument(keys.mirroredAssets(tenantID))))
-        let hash = reply.hashValue ?? [:]
-        let prefixes = hash.filter { $0.key.hasPrefix("~") }
-        var assets: [AssetKey: String] = [:]
-        for (field, value) in hash {
-            if let key = AssetMapCoding.key(field: field, tenantID: tenantID),
-                let url = AssetMapCoding.decode(value: value, key: key, prefixes: prefixes)
-            {
-                assets[key] = url
+        let key = RedisArgument(keys.mirroredAssets(tenantID))
+        let reply = try store.pipeline([RedisCommand("GET", key)])[0]
+        switch reply {
+        case .bytes(let packed):
+            return AssetMapCoding.unpack(packed, tenantID: tenantID)
+        case .error(let message) where message.hasPrefix("WRONGTYPE"):
+            // A hash written before the packed string (either field spelling).
+            let hash = try store.run(RedisCommand("HGETALL", key)).hashValue ?? [:]
+            let prefixes = hash.filter { $0.key.hasPrefix("~") }
+            var assets: [AssetKey: String] = [:]
+            for (field, value) in hash {
+                if let asset = AssetMapCoding.key(field: field, tenantID: tenantID),
+                    let url = AssetMapCoding.decode(value: value, key: asset, prefixes: prefixes)
+                {
+                    assets[asset] = url
+                }
             }
+            return assets
+        case .error(let message):
+            throw .commandFailed(String(message.prefix(80)))
+        default:
+            return [:]
         }
-        return assets
     }
 
     /// Everything a finished sync changes, in one MULTI/EXEC: the feed (one SET with the TTL, so
     /// readers never see a partial list), its ETag, the asset map and `last_sync`.
     public func commitSync(
         tenantID: String, feedJSON: [UInt8], etag: String, ttlSeconds: Int, addedAssets: [AssetKey: String],
-        removedAssets: [AssetKey], syncedAt: String, photosCount: Int = 0
+        removedAssets: [AssetKey], syncedAt: String, photosCount: Int = 0, existingAssets: [AssetKey: String]? = nil
     ) throws(StoreError) {
         var commands = [
             RedisCommand("SET", RedisArgument(keys.photos(tenantID)), RedisArgument(feedJSON), "EX", RedisArgument(ttlSeconds)),
@@ -37,27 +48,17 @@ extension TenantRepository {
             RedisCommand("ZREM", RedisArgument(keys.failingTenants), RedisArgument(tenantID)),
             changeRecord(feeds: [tenantID]),
         ]
-        if !addedAssets.isEmpty {
-            var arguments = [RedisArgument(keys.mirroredAssets(tenantID))]
-            var prefixes: [String: String] = [:]
-            for (key, url) in addedAssets.sorted(by: { $0.key < $1.key }) {
-                let encoded = AssetMapCoding.encode(url: url, key: key)
-                if let prefix = encoded.prefix { prefixes[prefix.field] = prefix.value }
-                arguments += [RedisArgument(AssetMapCoding.field(key, tenantID: tenantID)), RedisArgument(encoded.value)]
+        if let existingAssets {
+            // The whole map, packed into one string (it replaces an older hash in the same write).
+            var assets = existingAssets
+            for key in removedAssets { assets[key] = nil }
+            assets.merge(addedAssets) { _, new in new }
+            let key = RedisArgument(keys.mirroredAssets(tenantID))
+            if assets.isEmpty {
+                commands.append(RedisCommand("DEL", key))
+            } else {
+                commands.append(RedisCommand("SET", key, RedisArgument(AssetMapCoding.pack(assets, tenantID: tenantID))))
             }
-            for (field, prefix) in prefixes.sorted(by: { $0.key < $1.key }) { arguments += [RedisArgument(field), RedisArgument(prefix)] }
-            commands.append(RedisCommand("HSET", arguments))
-            // An entry written in the older, long spelling is replaced by the compact one.
-            let stale = addedAssets.keys.filter { AssetMapCoding.field($0, tenantID: tenantID) != $0.stored }
-            if !stale.isEmpty {
-                commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + stale.map { RedisArgument($0.stored) }))
-            }
-        }
-        if !removedAssets.isEmpty {
-            // Either spelling may be stored.
-            var fields = removedAssets.map { RedisArgument($0.stored) }
-            fields += removedAssets.map { AssetMapCoding.field($0, tenantID: tenantID) }.filter { !$0.isEmpty }.map { RedisArgument($0) }
-            commands.append(RedisCommand("HDEL", [RedisArgument(keys.mirroredAssets(tenantID))] + fields))
         }
         try checked(store.transaction(commands))
     }

@@ -104,14 +104,58 @@ struct AssetMapCodingTests {
         #expect(AssetMapCoding.decode(value: "deadbeef:1.jpg", key: key, prefixes: [:]) == nil)
     }
 
+    @Test("the packed map round-trips, about 30 bytes per Cloudinary asset")
+    func packed() {
+        let tenant = "5f0c6d2e-1b7a-4c55-9b0e-3a6f0b8f1c21"
+        var map: [AssetKey: String] = [:]
+        for index in 0..<50 {
+            let media = String(17_895_695_668_004_550 + index)
+            let image = AssetKey(kind: .image, tenantID: tenant, mediaID: media)
+            map[image] = "https://res.cloudinary.com/demo/image/upload/v17123456\(index % 10)/\(image.publicID).jpg"
+            if index % 5 == 0 {
+                let video = AssetKey(kind: .video, tenantID: tenant, mediaID: media)
+                map[video] = "https://res.cloudinary.com/demo/video/upload/v1712345678/\(video.publicID).mp4"
+            }
+        }
+        let other = AssetKey(kind: .image, publicID: "elsewhere/x")
+        map[other] = "https://cdn.example/elsewhere/x.png?sig=1"
+        let packed = AssetMapCoding.pack(map, tenantID: tenant)
+        #expect(AssetMapCoding.unpack(packed, tenantID: tenant) == map)
+        #expect(packed.count < map.count * 34 + 200, "\(packed.count) bytes")
+        #expect(AssetMapCoding.unpack(Array("garbage\n\t\nz/1\tx".utf8), tenantID: tenant).isEmpty)
+    }
+
     @Test("the sync writes and reads the compact map: an unchanged re-sync keeps every asset")
     func syncUsesIt() throws {
         let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 4))
         let id = try fixture.register()
         _ = try fixture.engine.sync(tenantID: id)
-        let raw = try fixture.store.run(RedisCommand("HGETALL", RedisArgument(fixture.repository.keys.mirroredAssets(id)))).hashValue ?? [:]
-        #expect(raw.keys.allSatisfy { $0.hasPrefix("~") || $0.contains(":/") }, "\(raw.keys)")
+        let key = RedisArgument(fixture.repository.keys.mirroredAssets(id))
+        let packed = try #require(try fixture.store.run(RedisCommand("GET", key)).stringValue)
+        let lines = packed.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.hasPrefix("~") || $0.hasPrefix("i/") || $0.hasPrefix("v/") }, "\(lines)")
+        let stored = try fixture.repository.mirroredAssets(id)
+        #expect(stored.count == lines.filter { !$0.hasPrefix("~") }.count && !stored.isEmpty)
         let again = try fixture.engine.sync(tenantID: id)
-        #expect(again.uploaded == 0 && again.kept > 0)
+        #expect(again.uploaded == 0 && again.kept == stored.count)
+        #expect(try fixture.repository.mirroredAssets(id) == stored)
+    }
+
+    @Test("a map stored as a hash by an earlier version is read, and the next sync replaces it with the packed string")
+    func legacyHash() throws {
+        let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 3))
+        let id = try fixture.register()
+        _ = try fixture.engine.sync(tenantID: id)
+        let stored = try fixture.repository.mirroredAssets(id)
+        let key = RedisArgument(fixture.repository.keys.mirroredAssets(id))
+        _ = try fixture.store.run(RedisCommand("DEL", key))
+        var arguments = [key]
+        for (asset, url) in stored { arguments += [RedisArgument(asset.stored), RedisArgument(url)] }
+        _ = try fixture.store.run(RedisCommand("HSET", arguments))
+        #expect(try fixture.repository.mirroredAssets(id) == stored)
+        let again = try fixture.engine.sync(tenantID: id)
+        #expect(again.uploaded == 0 && again.kept == stored.count)
+        #expect(try fixture.store.run(RedisCommand("TYPE", key)).stringValue == "string")
+        #expect(try fixture.repository.mirroredAssets(id) == stored)
     }
 }
