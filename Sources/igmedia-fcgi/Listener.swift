@@ -60,8 +60,7 @@ final class Listener: Sendable {
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within
     /// `graceSeconds`. Returns when the process may exit.
     func run(workers: Int, maxWorkers: Int, outbound: OutboundPool, graceSeconds: Int) {
-        // Before any thread starts, so every thread inherits the signal mask.
-        SignalWaiter.install()
+        // The handled signals were blocked by ServeCommand before any thread started.
         let responder = Responder(edge: edge, plainClose: plainClose, logger: logger)
         let pool = WorkerPool(
             size: workers, maxSize: maxWorkers, listenFD: listenFD, ownsSocket: ownsSocket, responder: responder,

@@ -65,6 +65,9 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Before any thread starts (the change follower, the pools, anything a library starts),
+        // so every thread inherits the mask and only the main thread's sigwait sees SIGTERM.
+        SignalWaiter.install()
         let (logger, services) = try bootstrap("igmedia")
         logger.info("storage", metadata: ["backend": "\(services.store.backendName)"])
         let application = ServiceFactory.makeApplication(services: services, logger: logger)

@@ -88,7 +88,7 @@ struct SyncCommand: ParsableCommand {
         let meterThread = PosixThread.start(joinable: true) { meter.run() }
         let tally = worker.work(runID) { tenantID, result in
             Self.report(tenantID, result, verbose: verbose)
-            if case .failure(let error) = result, !error.isDeferral {
+            if case .failure(let error) = result, !error.isDeferral, error != .locked {
                 failures.withLock { if $0.count < 50 { $0.append((tenantID, error.description)) } }
             }
         }
@@ -114,6 +114,9 @@ struct SyncCommand: ParsableCommand {
             }
         case .failure(let error) where error.isDeferral:
             if verbose { printLine("later  \(tenantID) \(error)") }
+        case .failure(.locked):
+            // Another sync (a QStash delivery, an API call) is syncing it: that one counts.
+            if verbose { printLine("busy   \(tenantID) \(SyncError.locked)") }
         case .failure(let error):
             printLine("FAILED \(tenantID) \(error)")
         }

@@ -2,7 +2,8 @@
 
     world = QStashWorld(make_stack)            # QStash group configured
     tenant = world.register(media_count=3)     # POST /register through nginx (first sync included)
-    summary = world.sync()                     # POST /sync with the right secret
+    summary = world.sync()                     # POST /sync with the right secret (QStash batch fan-out)
+    world.publishes()                          # every message handed to QStash (batch items)
     world.qstash.wait_for(message_id)          # the fake delivers to nginx, signing `sub` with
                                                # the PUBLIC url https://media.example.test/...
 
@@ -129,9 +130,33 @@ class QStashWorld:
     def sync(self, body=None) -> Response:
         return self.stack.post("/sync", {"secret": self.sync_secret} if body is None else body)
 
-    def publishes(self) -> list:
+    def publishes(self) -> list["Published"]:
+        """Every message the responder asked QStash to publish, in order: one per item of each
+        `POST /v2/batch` call (how POST /sync fans out), and one per `POST /v2/publish/…`."""
         assert self.qstash is not None
-        return self.qstash.requests(path_prefix="/v2/publish/", method="POST")
+        out: list[Published] = []
+        for request in self.qstash.requests(method="POST"):
+            if request.path == "/v2/batch":
+                try:
+                    items = json.loads(request.body)
+                except ValueError:
+                    continue
+                for item in items if isinstance(items, list) else []:
+                    out.append(Published(
+                        destination=item.get("destination", ""), headers=list((item.get("headers") or {}).items()),
+                        body=(item.get("body") or "").encode(), authorization=request.header("Authorization"),
+                        call=request))
+            elif request.path.startswith("/v2/publish/"):
+                out.append(Published(
+                    destination=request.target[len("/v2/publish/"):],
+                    headers=[(k, v) for k, v in request.headers if k.lower() != "authorization"], body=request.body,
+                    authorization=request.header("Authorization"), call=request))
+        return out
+
+    def batch_calls(self) -> list:
+        """The recorded `POST /v2/batch` calls."""
+        assert self.qstash is not None
+        return self.qstash.requests(path_prefix="/v2/batch", method="POST")
 
     def qstash_api(self, path: str, body: bytes, headers: dict) -> dict:
         """Calls the QStash fake's API like any QStash client would (here: the test itself)."""
@@ -186,6 +211,24 @@ class QStashWorld:
             payload.update(claims or {})
             headers["Upstash-Signature"] = sign_jwt(payload, key, jwt_header)
         return self.stack.post(tenant_path, body, headers=headers)
+
+
+@dataclass
+class Published:
+    """One message as the responder handed it to QStash (an item of a batch call, or a publish)."""
+    destination: str
+    headers: list  # [(name, value), …]: the message's own headers (`Upstash-*`, `Content-Type`)
+    body: bytes
+    authorization: str | None  # of the API call that carried it
+    call: object  # the recorded request (the batch call, or the publish)
+
+    @property
+    def path(self) -> str:
+        return self.destination
+
+    def header(self, name: str, default=None):
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), default)
 
 
 def unknown_key() -> str:

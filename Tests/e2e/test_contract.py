@@ -14,7 +14,9 @@ CONTRACT_SEED and CONTRACT_MAX_EXAMPLES explore further than CI's fixed seed.
 The stack has open registration (no REGISTRATION_SECRET), no QStash and no Cloudinary, and every
 Instagram base URL points at a closed loopback port, so nothing leaves the machine. Authenticated
 operations get, case by case, the valid token of a registered tenant whose feed is seeded in the
-store, the token of a tenant that no longer exists, or whatever schemathesis generated.
+store, the token of a tenant that no longer exists, or whatever schemathesis generated; POST /sync
+and GET /sync/runs/{id} get the sync secret (and a finished run's id, `last` or `current`) half of
+the time.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from harness import REPO, Nginx, RedisServer, Responder, Stack, expect_success, responder_env
+from sync_support import wait_for_run
 
 SPEC_PATH = REPO / "openapi.yaml"
 # Nothing listens on the discard port of loopback: every Instagram call fails fast, locally.
@@ -61,6 +64,7 @@ OPERATIONS = {
     "GET /photos",
     "POST /sync",
     "POST /sync/process/{tenantId}",
+    "GET /sync/runs/{id}",
     "GET /tenant",
     "DELETE /tenant",
     "PUT /tenant/instagram-token",
@@ -202,6 +206,8 @@ class ContractStack:
         # delete it, which must never touch the tenant whose feed the other operations read.
         self.managed_auth = ""
         self.managed = ""
+        # A finished sync run (POST /sync without QStash), for GET /sync/runs/{id}.
+        self.run_id = ""
 
     def register(self, name: str) -> dict:
         return expect_success(self.stack.post("/register", {
@@ -255,6 +261,10 @@ def contract_stack(igmedia_bin, tmp_path_factory):
         stack.redis_cli("SREM", "tenants", orphan["tenantId"])
         managed = contract.register("managed-tenant")
         contract.managed, contract.managed_auth = managed["managementToken"], managed["authToken"]
+        accepted = expect_success(stack.post("/sync", {"secret": contract.sync_secret}), 202)
+        contract.run_id = accepted["runId"]
+        run = wait_for_run(stack, contract.sync_secret, contract.run_id, timeout=60)
+        assert run["queued"] == run["failed"] + run["synced"] + run["deferred"], run
         yield contract
     finally:
         stack.stop()
@@ -313,6 +323,14 @@ def test_live_stack_conforms_to_the_contract(case, contract_stack):
         case.body["secret"] = contract_stack.sync_secret
     if label == "POST /sync/process/{tenantId}" and pick(case, 2) == 0:
         case.path_parameters["tenantId"] = contract_stack.tenant_id
+    if label == "GET /sync/runs/{id}":
+        choice = pick(case, 4)
+        if choice <= 1:  # the sync secret: a known run (200), or the generated id (404)
+            headers["Authorization"] = f"Bearer {contract_stack.sync_secret}"
+            if choice == 0:
+                case.path_parameters["id"] = [contract_stack.run_id, "last", "current"][pick(case, 3)]
+        elif choice == 2:  # a tenant's token is not the sync secret: 401
+            headers["Authorization"] = f"Bearer {contract_stack.token}"
 
     base_url = contract_stack.stack.base_url
     CLOCK["first"] = CLOCK["first"] or time.monotonic()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -17,6 +18,7 @@ import pytest
 from hardening import (Fakes, feed_key, hammer, leaks, register_synced, run_sync, stack_logs, start_sync,
                        status_counts, store_bytes, tenant_hash, wait_for_key)
 from harness import JSON_CONTENT_TYPE, expect_success, wait_until
+from sync_support import expect_accepted_run, run_status, wait_for_run
 from tenant_helpers import make_feed, photos_envelope, register, store_feed
 
 TIMEOUT_MS = 500
@@ -131,9 +133,15 @@ INSTAGRAM_FAULTS = {
 
 def revive(stack, tenant_id: str) -> None:
     """These tests share one tenant; a fault that was a Graph 190 marked its token dead (as it
-    should), which would keep every later sync from calling Instagram at all."""
-    stack.redis_cli("HDEL", f"tenant:{tenant_id}", "token_invalid")
+    should), and a throttle paused the app and deferred the tenant (as it should): either would
+    keep every later sync from calling Instagram at all."""
+    stack.redis_cli("HDEL", f"tenant:{tenant_id}", "token_invalid", "rate_limited_until", "rate_limit_strikes")
     stack.redis_cli("SREM", "tenants:invalid", tenant_id)
+    stack.redis_cli("DEL", "ratelimit:graph:app")
+
+
+# Meta's throttle defers the tenant (RATE_LIMITED), it does not fail it.
+RATE_LIMITED_FAULTS = {"429 throttled"}
 
 
 def instagram_fault(name: str, tenant, fakes) -> dict:
@@ -173,9 +181,18 @@ def test_instagram_fault_during_a_cli_sync_leaves_the_feed_untouched(synced, igm
     finally:
         fakes.reset_faults()
         fakes.instagram.max_limit = 100
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert f"FAILED {tenant.id}" in result.stdout
-    check_sync_failed(stack, fakes, tenant, before, {"stdout": result.stdout, "stderr": result.stderr})
+    if name in RATE_LIMITED_FAULTS:  # deferred, not failed: exit 0
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        assert f"later  {tenant.id} deferred: Meta's rate limit" in result.stdout and "FAILED" not in result.stdout, \
+            result.stdout
+        assert "1 deferred (rate limited)" in result.stdout, result.stdout
+    else:
+        assert result.returncode == 1, (result.stdout, result.stderr)
+        assert f"FAILED {tenant.id}" in result.stdout
+    last_error = check_sync_failed(stack, fakes, tenant, before, {"stdout": result.stdout, "stderr": result.stderr})
+    if name in RATE_LIMITED_FAULTS:
+        assert "deferred: Meta's rate limit" in last_error, last_error
+        assert tenant_hash(stack, tenant.id).get("last_error_code") == "RATE_LIMITED"
     assert elapsed < 3 * (IG_TIMEOUT_MS / 1000 + 0.8) + 2, f"{elapsed:.1f}s: the timeout did not bound the sync"
 
 
@@ -187,14 +204,19 @@ def test_instagram_fault_during_post_sync_direct_mode(synced, name):
     revive(stack, tenant.id)
     before = (store_bytes(stack, feed_key(tenant.id)), store_bytes(stack, feed_key(tenant.id) + ":etag"))
     fakes.instagram.add_fault(instagram_fault(name, tenant, fakes))
+    secret = stack.responder.env["SYNC_INTERNAL_SECRET"]
     try:
-        response = stack.post("/sync", {"secret": stack.responder.env["SYNC_INTERNAL_SECRET"]})
+        # 202 at once; the fault stays until the background run is done.
+        response = stack.post("/sync", {"secret": secret})
+        accepted = expect_accepted_run(response)
+        run = wait_for_run(stack, secret, accepted["runId"], timeout=30)
+        status = run_status(stack, secret, accepted["runId"])
     finally:
         fakes.reset_faults()
-    summary = expect_success(response)["summary"]
-    assert [e["tenantId"] for e in summary["errors"]] == [tenant.id], summary
-    check_sync_failed(stack, fakes, tenant, before, {"response": response.body})
-    assert "instagram" in summary["errors"][0]["error"], summary
+    assert (run["queued"], run["synced"], run["failed"], run["deferred"]) == (1, 0, 1, 0), run
+    [error] = run["recentErrors"]
+    assert error.startswith(f"{tenant.id}: ") and "instagram" in error, run
+    check_sync_failed(stack, fakes, tenant, before, {"response": response.body, "run status": status.body})
 
 
 CLOUDINARY_FAULTS = {
@@ -282,9 +304,10 @@ def test_sync_killed_half_way_lock_expires_next_sync_completes(make_stack, igmed
             if victim == "sync subprocess":
                 process = start_sync(igmedia_bin, stack, tenant.id, tmp_path / "sync.log")
             else:
+                # POST /sync answers 202 at once; the run syncs the tenant inside the responder.
                 secret = stack.responder.env["SYNC_INTERNAL_SECRET"]
-                post = threading.Thread(target=lambda: posted.append(stack.post("/sync", {"secret": secret})), daemon=True)
-                post.start()
+                posted.append(stack.post("/sync", {"secret": secret}))
+                accepted = expect_accepted_run(posted[0])
             wait_until(lambda: fakes.cloudinary.requests(path_prefix="/v1_1/"), timeout=10, what="the first upload")
             wait_for_key(stack, lock, present=True, timeout=1)
             if victim == "sync subprocess":
@@ -293,7 +316,6 @@ def test_sync_killed_half_way_lock_expires_next_sync_completes(make_stack, igmed
             else:
                 stack.responder.process.kill()
                 stack.responder.process.wait(timeout=5)
-                post.join(timeout=10)
                 stack.responder.start()
             ttl = int(stack.redis_cli("PTTL", lock))
             assert 0 < ttl <= 5000, ttl
@@ -304,8 +326,18 @@ def test_sync_killed_half_way_lock_expires_next_sync_completes(make_stack, igmed
                 result = run_sync(igmedia_bin, stack, tenant.id)
                 assert result.returncode == 0 and "photos=8" in result.stdout, result.stdout
             else:
-                done = expect_success(stack.post("/sync", {"secret": secret}))["summary"]
-                assert done["errors"] == [] and done["results"][0]["photosCount"] == 8, done
+                # The dead responder's run is still in progress: a new trigger joins it.
+                again = expect_accepted_run(stack.post("/sync", {"secret": secret}))
+                assert (again["runId"], again["started"]) == (accepted["runId"], False), again
+                # Its tenant is taken over once idle for --reclaim-after (the timer's command).
+                result = subprocess.run(
+                    [str(igmedia_bin), "sync", "--all", "--reclaim-after", "1", "--verbose"], env=stack.responder.env,
+                    stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+                assert result.returncode == 0, (result.stdout, result.stderr)
+                assert f"run {accepted['runId']}: joined" in result.stdout, result.stdout
+                assert f"ok     {tenant.id} photos=8" in result.stdout, result.stdout
+                run = wait_for_run(stack, secret, accepted["runId"], timeout=10)
+                assert (run["queued"], run["synced"], run["failed"]) == (1, 1, 0), run
             time.sleep(0.5)  # the reader sees the new feed
         finally:
             stop.set()
@@ -313,8 +345,8 @@ def test_sync_killed_half_way_lock_expires_next_sync_completes(make_stack, igmed
         check_reader(seen, {6, 8})
         assert any(len(json.loads(o.body)["data"]["photos"]) == 8 for o in seen if o.status == 200)
         assert set(status_counts(seen)) <= ({200} if victim == "sync subprocess" else {200, 502}), status_counts(seen)
-        if victim == "responder":  # the request whose responder died: nginx's JSON 502
-            assert [r.status for r in posted] == [502] and posted[0].header("Content-Type") == JSON_CONTENT_TYPE
+        if victim == "responder":  # answered before the responder died
+            assert [r.status for r in posted] == [202] and posted[0].header("Content-Type") == JSON_CONTENT_TYPE
     finally:
         fakes.stop()
 

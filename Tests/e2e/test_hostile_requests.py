@@ -62,6 +62,7 @@ NONE_JWT = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJVcHN0YXNoIn0."  # {"a
 REG = ("Authorization", "Bearer {REG}")
 MGMT = ("Authorization", "Bearer {A_M}")
 ADMIN = ("Authorization", "Bearer {ADMIN}")
+SYNC = ("Authorization", "Bearer {SYNC}")
 FORM = ("Content-Type", "application/x-www-form-urlencoded")
 # The reference's TAMPERED vector (next-capabilities §4.5): well formed, signature does not verify.
 TAMPERED = (b"signed_request=umwGkiS8s90yHsVsQEeASJTa94Jls3rJbLatxoBqEOg.eyJhbGdvcml0aG0iOiJITUFDLVNIQTI1NiIsImV4cGly"
@@ -208,6 +209,24 @@ CASES = [
          b'{"instagramAccessToken":"' + b"A" * 9000 + b'"}', 413),
     case("PATCH tenant", "PATCH", "/tenant", [JSON, MGMT], b"{}", 405),
     case("GET rotate", "GET", "/tenant/rotate-auth-token", [MGMT], status=405),
+    # --- Sync run status (Bearer: the sync secret) -------------------------------------------------------
+    case("run status without a bearer", "GET", "/sync/runs/current", status=401),
+    case("run status with a tenant token", "GET", "/sync/runs/last", [("Authorization", "Bearer {A}")], status=401),
+    case("run status with the admin secret", "GET", "/sync/runs/last", [ADMIN], status=401),
+    case("run status with the sync secret as Basic", "GET", "/sync/runs/last", [("Authorization", "Basic {SYNC}")],
+         status=401),
+    case("run status with the sync secret and more", "GET", "/sync/runs/last", [("Authorization", "Bearer {SYNC}x")],
+         status=401),
+    case("run status wildcard bearer", "GET", "/sync/runs/*", [("Authorization", "Bearer *")], status=401),
+    case("run status unknown run", "GET", "/sync/runs/r1700000000000-000000000000", [SYNC], status=404),
+    case("run status key injection", "GET", "/sync/runs/current:queue", [SYNC], status=404),
+    case("run status uppercase id", "GET", "/sync/runs/R1700000000000-ABCDEF", [SYNC], status=404),
+    case("run status 200-character id", "GET", "/sync/runs/" + "a" * 200, [SYNC], status=404),
+    case("run status traversal", "GET", "/sync/runs/..%2F..%2Ftenants", [SYNC], status=(400, 404)),
+    case("run status NUL in the id", "GET", "/sync/runs/a%00b", [SYNC], status=(400, 404)),
+    case("POST run status", "POST", "/sync/runs/current", [JSON, SYNC], b"{}", 405),
+    case("DELETE run status", "DELETE", "/sync/runs/last", [SYNC], status=405),
+    case("run status 2 KB body", "GET", "/sync/runs/last", [JSON, SYNC], b'{"x":"' + b"A" * 2048 + b'"}', 413),
     # --- Admin API ---------------------------------------------------------------------------------------
     case("admin without the secret", "GET", "/admin/tenants", status=401),
     case("admin with the registration secret", "GET", "/admin/tenants", [REG], status=401),
@@ -245,7 +264,8 @@ def target(request, start_stack_in, tmp_path_factory):
     stack = start_stack_in(tmp_path_factory.mktemp("hostile") / "stack", ENV, backend=request.param)
     try:
         a, b = (register(stack, headers=bearer(REGISTRATION_SECRET), instagramAccessToken=None) for _ in range(2))
-        management = {"{A_M}": a.management, "{ADMIN}": ENV["ADMIN_SECRET"]}
+        management = {"{A_M}": a.management, "{ADMIN}": ENV["ADMIN_SECRET"],
+                      "{SYNC}": stack.responder.env["SYNC_INTERNAL_SECRET"]}
         for tenant in (a, b):
             store_feed(stack, tenant.id, make_feed(tenant.id[:8], count=3)[0])
         values = {"{A}": a.token, "{B}": b.token, "{A_ID}": a.id, "{B_ID}": b.id, "{REG}": REGISTRATION_SECRET,
@@ -259,7 +279,7 @@ def target(request, start_stack_in, tmp_path_factory):
         assert "upstream" not in stack.error_log(), stack.error_log()[-2000:]
         assert "unhandled error" not in stack.responder_log()
         assert leaks(stack_logs(stack), [a.token, b.token, a.management, REGISTRATION_SECRET, ENV["QSTASH_TOKEN"],
-                                         ENV["ADMIN_SECRET"]]) == []
+                                         ENV["ADMIN_SECRET"], stack.responder.env["SYNC_INTERNAL_SECRET"]]) == []
     finally:
         stack.stop()
 
@@ -310,6 +330,6 @@ def test_the_table_is_large_and_covers_every_route():
     targets = {param.values[0].target.split("?")[0] for param in CASES}
     raw_targets = {param.values[0].raw.split(b" ")[1].decode("latin-1") for param in CASES if param.values[0].raw}
     routes = {"/health", "/instagram-callback", "/auth/obtain-token", "/auth/refresh-token", "/register", "/photos",
-              "/sync", "/sync/process/{B_ID}"}
+              "/sync", "/sync/process/{B_ID}", "/sync/runs/current"}
     assert routes <= targets | raw_targets, routes - targets - raw_targets
     assert len(CASES) >= 40

@@ -15,6 +15,7 @@ import uuid
 import pytest
 
 from harness import expect_error, expect_success
+from sync_support import expect_accepted_run, wait_for_run
 from qstash_world import (
     PUBLIC_BASE_URL, QSTASH_TOKEN, QStashWorld, body_hash, hour_safe, response_json, sign_jwt, unknown_key,
     unsigned_token,
@@ -38,7 +39,8 @@ def world(make_stack):
 
 def queued_ids(response) -> list[str]:
     summary = expect_success(response)["summary"]
-    assert summary["errors"] == [], summary
+    assert summary["errors"] == [] and summary["errorCount"] == 0, summary
+    assert summary["queuedCount"] == len(summary["queuedTasks"]), summary
     return summary["queuedTasks"]
 
 
@@ -49,21 +51,28 @@ def test_sync_publishes_one_signed_message_per_tenant_and_every_feed_updates(wor
     fresh = {t.id: w.new_post(t) for t in tenants}
     assert all(fresh[t.id] not in w.photo_ids(t) for t in tenants)
 
-    summary = expect_success(w.sync())["summary"]
+    response = w.sync()
+    assert response.status == 200, response
+    summary = expect_success(response)["summary"]
+    assert set(summary) == {"totalTenants", "queuedTasks", "errors", "queuedCount", "errorCount"}, summary
     assert summary["totalTenants"] == 3 and summary["errors"] == [], summary
+    assert (summary["queuedCount"], summary["errorCount"]) == (3, 0), summary
     assert len(summary["queuedTasks"]) == 3 and all(m.startswith("msg_") for m in summary["queuedTasks"]), summary
     assert "results" not in summary, summary
 
+    # One batch call carries the three messages (no per-tenant /v2/publish).
+    assert len(w.batch_calls()) == 1 and w.qstash.requests(path_prefix="/v2/publish/") == []
     publishes = w.publishes()
     assert len(publishes) == 3
     by_tenant = {}
     for request in publishes:
-        destination = request.target[len("/v2/publish/"):]
+        destination = request.destination
         assert destination.startswith(PUBLIC_BASE_URL + "/sync/process/"), destination
         tenant_id = destination.rsplit("/", 1)[1]
         by_tenant[tenant_id] = request
-        assert request.header("Authorization") == f"Bearer {QSTASH_TOKEN}"
+        assert request.authorization == f"Bearer {QSTASH_TOKEN}"
         assert request.header("Upstash-Retries") == "3"
+        assert (request.header("Upstash-Flow-Control-Value") or "").startswith("parallelism=")
         assert request.header("Upstash-Method") in (None, "POST")
         assert request.header("Content-Type", "").startswith("application/json")
         assert json.loads(request.body) == {"tenantId": tenant_id}
@@ -285,13 +294,14 @@ def test_without_qstash_sync_runs_directly_and_the_webhook_is_off(world):
     tenants = [w.register() for _ in range(2)]
     fresh = {t.id: w.new_post(t) for t in tenants}
 
-    summary = expect_success(w.sync())["summary"]
-    assert summary["totalTenants"] == 2 and summary["queuedTasks"] == [] and summary["errors"] == [], summary
-    results = {r["tenantId"]: r for r in summary["results"]}
-    assert set(results) == {t.id for t in tenants}
+    # Without QStash: 202 at once, the sync run goes on inside the responder.
+    accepted = expect_accepted_run(w.sync())
+    assert accepted["summary"]["totalTenants"] == 2 and accepted["started"] is True, accepted
+    run = wait_for_run(w.stack, w.sync_secret, accepted["runId"], timeout=30)
+    assert (run["queued"], run["synced"], run["failed"], run["trigger"]) == (2, 2, 0, "http"), run
     for t in tenants:
-        assert results[t.id]["photosCount"] == 4, results
         assert w.photo_ids(t)[0] == fresh[t.id]
+        assert w.tenant_field(t, "photos_count") == "4"
 
     expect_error(w.stack.post("/sync/process/x", b"{}"), 404, "NOT_FOUND")
     expect_error(w.stack.post(f"/sync/process/{tenants[0].id}", b"{}",
@@ -340,17 +350,29 @@ def test_forged_deliveries_are_401_and_do_nothing(world):
 
 
 # ---- publishing failures and configuration edges -------------------------------------------
-def test_a_publish_refused_by_qstash_is_reported_per_tenant_and_the_others_are_queued(world):
+def test_a_batch_refused_by_qstash_is_reported_per_tenant_and_the_next_sync_queues_them(world):
     w = world()
     tenants = [w.register() for _ in range(2)]
-    w.qstash.add_fault(preset="server_error", path_prefix="/v2/publish/", count=1)
+    fresh = {t.id: w.new_post(t) for t in tenants}
+    hour_safe()
+    # The one batch call (both tenants' messages) fails: each of its tenants is reported.
+    w.qstash.add_fault(preset="server_error", path_prefix="/v2/batch", count=1)
     response = w.sync()
     summary = expect_success(response)["summary"]
-    assert summary["totalTenants"] == 2 and len(summary["queuedTasks"]) == 1, summary
-    [error] = summary["errors"]
-    assert error["tenantId"] in {t.id for t in tenants} and error["error"], error
+    assert summary["totalTenants"] == 2 and summary["queuedTasks"] == [], summary
+    assert (summary["queuedCount"], summary["errorCount"]) == (0, 2), summary
+    assert {e["tenantId"] for e in summary["errors"]} == {t.id for t in tenants}, summary
+    assert all(e["error"] for e in summary["errors"]), summary
     assert QSTASH_TOKEN not in response.body.decode()
-    assert w.wait_done(summary["queuedTasks"][0]).state == "delivered"
+    assert w.qstash.messages == {}, "nothing was published"
+
+    # Nothing was deduplicated: the next sync publishes both and they are delivered.
+    queued = queued_ids(w.sync())
+    assert len(queued) == 2, queued
+    for message_id in queued:
+        assert w.wait_done(message_id).state == "delivered"
+    for t in tenants:
+        assert w.photo_ids(t)[0] == fresh[t.id]
 
 
 def test_a_webhook_base_url_with_a_trailing_slash_still_signs_and_verifies(world):
@@ -379,6 +401,7 @@ def test_the_readme_hourly_schedule_drives_the_whole_chain(world):
     [delivery] = w.deliveries(trigger)
     summary = response_json(delivery)["data"]["summary"]
     assert summary["totalTenants"] == 2 and len(summary["queuedTasks"]) == 2, summary
+    assert (summary["queuedCount"], summary["errorCount"]) == (2, 0), summary
     for message_id in summary["queuedTasks"]:
         assert w.wait_done(message_id).state == "delivered"
         assert w.statuses(message_id) == [200]

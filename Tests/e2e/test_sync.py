@@ -15,6 +15,9 @@ from harness import expect_success
 from sync_support import (CLOUD_NAME, MEDIA_TAG, cloudinary, instagram, ok_line,  # noqa: F401 (fixtures)
                           results_by_tenant, world)
 
+# The asset map `instagram:<tenant>:assets` holds one entry per mirrored asset (packed, with URL
+# prefix entries): compare `world.mirrored_entries`, never its raw length.
+
 
 def public_id(tenant_id: str, media_id: str) -> str:
     return f"instagram-media/{tenant_id}/{media_id}"
@@ -96,7 +99,7 @@ def test_register_with_a_token_mirrors_50_media_and_serves_cdn_urls(world):
     record = world.tenant_hash(tenant)
     assert record["instagramAccessToken"].startswith("v1:")
     assert record.get("last_sync") and "last_error" not in record, record
-    assert world.stack.redis_cli("HLEN", f"instagram:{tenant}:assets") == str(len(assets))
+    assert world.mirrored_entries(tenant) == {f"{kind}:{pid}" for kind, pid in assets}
 
 
 def test_a_deleted_post_is_dropped_and_its_assets_destroyed_then_an_unchanged_resync_is_a_no_op(world):
@@ -114,13 +117,12 @@ def test_a_deleted_post_is_dropped_and_its_assets_destroyed_then_an_unchanged_re
     world.instagram.delete_media(video.id)
     world.instagram.delete_media(carousel.id)
     before = world.cloud_counters()
-    response = world.sync_http()
-    world.assert_no_secret(response.body, "the /sync response")
-    summary = expect_success(response)["summary"]
-    assert summary["totalTenants"] == 1 and summary["queuedTasks"] == [] and summary["errors"] == [], summary
-    result = results_by_tenant(summary)[tenant]
-    assert result == {"tenantId": tenant, "photosCount": 48, "uploaded": 0, "deleted": len(gone),
-                      "kept": len(mirrored) - len(gone), "failed": 0}, result
+    # POST /sync answers 202 at once; its run syncs the tenant in the background.
+    accepted, run = world.sync_http_and_wait()
+    assert accepted["summary"]["totalTenants"] == 1 and accepted["started"] is True, accepted
+    assert (run["queued"], run["synced"], run["failed"], run["recentErrors"]) == (1, 1, 0, []), run
+    record = world.tenant_hash(tenant)
+    assert record["photos_count"] == "48" and "last_error" not in record, record
 
     photos = world.photos(auth)
     assert [p["id"] for p in photos] == [m.id for m in world.visible_media(account["ig_user_id"])]
@@ -132,14 +134,21 @@ def test_a_deleted_post_is_dropped_and_its_assets_destroyed_then_an_unchanged_re
     assert after["destroys"] - before["destroys"] == len(gone)
     assert after["destroy_not_found"] == before["destroy_not_found"]
     assert after["uploads"] == before["uploads"]
-    assert world.stack.redis_cli("HLEN", f"instagram:{tenant}:assets") == str(len(remaining))
+    assert world.mirrored_entries(tenant) == {f"{kind}:{pid}" for kind, pid in remaining}
 
-    # Unchanged re-sync, through the HTTP direct mode and through the CLI.
+    # Unchanged re-sync, through POST /sync (a new run) and through the CLI.
     feed = world.photos_response(auth)
-    response = world.sync_http()
-    result = results_by_tenant(expect_success(response)["summary"])[tenant]
-    assert (result["uploaded"], result["deleted"], result["failed"]) == (0, 0, 0), result
-    assert result["kept"] == len(remaining) and result["photosCount"] == 48
+    second, run = world.sync_http_and_wait()
+    assert second["runId"] != accepted["runId"] and second["started"] is True, (accepted, second)
+    assert (run["synced"], run["failed"]) == (1, 0), run
+    unchanged = world.cloud_counters()
+    assert (unchanged["uploads"], unchanged["destroys"]) == (after["uploads"], after["destroys"]), unchanged
+    assert world.photos_response(auth).body == feed.body
+    run = world.sync_cli("--tenant", tenant)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = results_by_tenant(run.stdout)[tenant]
+    assert result == {"tenantId": tenant, "photosCount": 48, "uploaded": 0, "deleted": 0, "kept": len(remaining),
+                      "failed": 0}, result
     run = world.sync_cli("--tenant", tenant)
     assert run.returncode == 0, run.stdout + run.stderr
     line = ok_line(run.stdout, tenant)
@@ -154,18 +163,18 @@ def test_a_deleted_post_is_dropped_and_its_assets_destroyed_then_an_unchanged_re
     assert again.header("ETag") == feed.header("ETag")
 
 
-INSTAGRAM_FAILURES = {  # fault on the media listing → (text of the reported error, retried?)
-    "http-500": ({"preset": "transient", "params": {"code": 2}}, "instagram server (HTTP 500, code 2)", True),
+INSTAGRAM_FAILURES = {  # fault on the media listing → (text of the reported error, retried?, rate limited?)
+    "http-500": ({"preset": "transient", "params": {"code": 2}}, "instagram server (HTTP 500, code 2)", True, False),
     "http-429-code-4": ({"preset": "throttle", "params": {"code": 4, "status": 429}},
-                        "instagram rateLimited (HTTP 429, code 4): (#4) Application request limit reached", False),
-    "html-502": ({"action": "html", "status": 502}, "instagram server (HTTP 502)", True),
-    "garbage-200": ({"action": "garbage"}, "instagram malformed (HTTP 200)", False),
+                        "instagram rateLimited (HTTP 429, code 4): (#4) Application request limit reached", False, True),
+    "html-502": ({"action": "html", "status": 502}, "instagram server (HTTP 502)", True, False),
+    "garbage-200": ({"action": "garbage"}, "instagram malformed (HTTP 200)", False, False),
 }
 
 
 @pytest.mark.parametrize("failure", sorted(INSTAGRAM_FAILURES))
 def test_an_instagram_failure_keeps_the_feed_and_records_last_error(world, failure):
-    fault, reported, retried = INSTAGRAM_FAILURES[failure]
+    fault, reported, retried, rate_limited = INSTAGRAM_FAILURES[failure]
     account, token = world.account(media_count=12)
     data = world.register(token)
     tenant, auth = data["tenantId"], data["authToken"]
@@ -174,14 +183,16 @@ def test_an_instagram_failure_keeps_the_feed_and_records_last_error(world, failu
 
     world.instagram.add_fault(dict(fault, path_regex=r"/me/media$", count=-1))
     world.instagram.clear_requests()
-    response = world.sync_http()
-    world.assert_no_secret(response.body, "the /sync response")
-    summary = expect_success(response)["summary"]
-    assert summary["totalTenants"] == 1 and summary.get("results") == [], summary
-    [error] = summary["errors"]
-    assert error["tenantId"] == tenant
-    assert error["error"].startswith(f"fetching media failed: {reported}"), error
+    accepted, run = world.sync_http_and_wait()
+    assert accepted["summary"]["totalTenants"] == 1, accepted
     listings = world.instagram.requests(path_prefix="/graph/")
+    if rate_limited:
+        # Meta's throttle defers the tenant (never a failure, never an invalid token).
+        assert (run["synced"], run["failed"], run["deferred"], run["recentErrors"]) == (0, 0, 1, []), run
+    else:
+        assert (run["synced"], run["failed"], run["deferred"]) == (0, 1, 0), run
+        [error] = run["recentErrors"]
+        assert error.startswith(f"{tenant}: fetching media failed: {reported}"), error
     if retried:
         assert len(listings) >= 2, "a 5xx is retried"
     else:
@@ -192,13 +203,26 @@ def test_an_instagram_failure_keeps_the_feed_and_records_last_error(world, failu
     assert after.header("ETag") == before.header("ETag")
     record = world.tenant_hash(tenant)
     last_error = record.get("last_error", "")
-    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z instagram ", last_error), record
-    assert reported in last_error, last_error
+    timestamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     world.assert_no_secret(record["last_error"], "last_error")
-
-    # The CLI reports the same failure; after the fault clears, the next sync clears last_error.
-    run = world.sync_cli("--tenant", tenant)
-    assert run.returncode == 1 and f"FAILED {tenant} fetching media failed" in run.stdout, run.stdout
+    assert reported in last_error, last_error
+    if rate_limited:
+        assert re.match(timestamp + " deferred: Meta's rate limit until ", last_error), record
+        assert record.get("last_error_code") == "RATE_LIMITED" and "token_invalid" not in record, record
+        # While Meta's pause lasts the CLI defers the tenant too, without calling Instagram.
+        calls = len(world.instagram.requests(path_prefix="/graph/"))
+        run = world.sync_cli("--tenant", tenant)
+        assert f"later  {tenant} deferred: Meta's rate limit" in run.stdout and "FAILED" not in run.stdout, run.stdout
+        assert len(world.instagram.requests(path_prefix="/graph/")) == calls
+        # The pause (minutes) ends: here by removing it, app-wide and for the tenant.
+        world.stack.redis_cli("DEL", "ratelimit:graph:app")
+        world.stack.redis_cli("HDEL", f"tenant:{tenant}", "rate_limited_until")
+    else:
+        assert re.match(timestamp + " instagram ", last_error), record
+        # The CLI reports the same failure.
+        run = world.sync_cli("--tenant", tenant)
+        assert run.returncode == 1 and f"FAILED {tenant} fetching media failed" in run.stdout, run.stdout
+    # After the fault clears, the next sync clears last_error.
     world.instagram.clear_faults()
     run = world.sync_cli("--tenant", tenant)
     assert run.returncode == 0, run.stdout + run.stderr

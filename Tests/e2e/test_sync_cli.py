@@ -1,6 +1,8 @@
 """`igmedia-fcgi sync` (what the systemd timer runs) end to end, as a subprocess with the
-responder's exact environment: `--all` with a failing tenant, the per-tenant lock between two
-concurrent syncs, and the wall time of a cold and an unchanged sync with slow upstreams.
+responder's exact environment: `--all` (a shared sync run; ok lines with `--verbose`, which
+`world.sync_cli` adds) with a failing tenant, the per-tenant lock between two concurrent syncs and
+between the CLI and POST /sync's run, and the wall time of a cold and an unchanged sync with slow
+upstreams. Several `sync --all` processes sharing one run: test_sync_runs.py.
 """
 
 import base64
@@ -8,7 +10,7 @@ import re
 
 import pytest
 
-from harness import expect_success, wait_until
+from harness import wait_until
 from sync_support import LOCK_MESSAGE, cloudinary, instagram, ok_line, world  # noqa: F401 (fixtures)
 
 
@@ -37,10 +39,22 @@ def test_sync_all_with_one_revoked_token_syncs_the_others_and_exits_1(world):
     assert re.fullmatch(r"summary: 3 tenants, 2 synced, 1 failed, 0 skipped \(token invalid\) in \d+ ms", summary), summary
     # The summary names the failing tenant on the line right after the counts.
     assert lines[lines.index(summary) + 1].startswith(f"  failed {bad}: fetching media failed"), run.stdout
+    # The shared sync run this process started, and its totals (all workers: here only this one).
+    [started] = [line for line in lines if line.startswith("run ") and line.endswith(": started")]
+    run_id = started.split()[1].rstrip(":")
+    assert f"run {run_id}: done, 3 queued, 2 synced, 1 failed, 0 deferred, 0 skipped (all workers)" in lines, run.stdout
 
     assert world.photos_response(tenants[1][2]["authToken"]).body == feed_before.body
     assert "code 190" in world.tenant_hash(bad).get("last_error", "")
     assert len(world.photos(tenants[0][2]["authToken"])) == 7
+
+    # A new run: the dead token is skipped. Without --verbose there are no per-tenant ok lines.
+    again = world.sync_cli("--all", verbose=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not [line for line in again.stdout.splitlines() if line.startswith(("ok ", "FAILED "))], again.stdout
+    assert re.search(r"^run (r\S+): started$", again.stdout, re.M) and run_id not in again.stdout, again.stdout
+    assert re.search(r"^summary: 2 tenants, 2 synced, 0 failed, 1 skipped \(token invalid\) in \d+ ms$",
+                     again.stdout, re.M), again.stdout
 
 
 def test_a_tenant_without_a_token_fails_its_sync_and_records_why(world):
@@ -107,24 +121,33 @@ def test_a_lock_held_by_someone_else_is_respected_left_alone_and_expires(world):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_post_sync_while_the_cli_holds_the_lock_reports_it_for_that_tenant(world):
+def listings(world) -> int:
+    return len([r for r in world.instagram.requests(path_prefix="/graph/") if r.path.endswith("/me/media")])
+
+
+def test_post_sync_while_the_cli_holds_the_lock_counts_that_sync_for_the_tenant(world):
     account, token = world.account(media_count=6)
     data = world.register(token)
     tenant = data["tenantId"]
+    before = listings(world)
     world.instagram.set_latency(1500)  # the CLI's listing call: the lock is held meanwhile
     process = world.start_sync_cli("--tenant", tenant)
     try:
         wait_until(lambda: world.stack.redis_cli("EXISTS", f"lock:sync:{tenant}") == "1", timeout=10,
                    what="the CLI's sync lock")
-        summary = expect_success(world.sync_http())["summary"]
-        assert summary["errors"] == [{"tenantId": tenant, "error": LOCK_MESSAGE}], summary
-        assert summary["results"] == []
+        # The run finds the tenant locked: the sync in progress counts, nothing is done twice.
+        _, run = world.sync_http_and_wait(timeout=10)
+        assert (run["queued"], run["synced"], run["failed"], run["recentErrors"]) == (1, 1, 0, []), run
+        assert LOCK_MESSAGE not in str(run)
+        assert process.poll() is None, "the run ended while the CLI still held the lock"
     finally:
         stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 0 and ok_line(stdout, tenant)["photos"] == "6", stdout
+    assert listings(world) == before + 1, "only the CLI listed the media"
     world.instagram.set_latency(0)
-    summary = expect_success(world.sync_http())["summary"]
-    assert summary["errors"] == [] and summary["results"][0]["tenantId"] == tenant
+    _, run = world.sync_http_and_wait()
+    assert (run["synced"], run["failed"], run["recentErrors"]) == (1, 0, []), run
+    assert listings(world) == before + 2, "the next run syncs the tenant itself"
 
 
 @pytest.mark.parametrize("concurrency", [

@@ -25,7 +25,9 @@ def test_a_new_post_pushes_the_oldest_out_of_the_50_media_window(world):
     assert dropped
 
     new_id = world.instagram.add_media(account["ig_user_id"], {"media_type": "IMAGE", "caption": "brand new"})
-    result = results_by_tenant(expect_success(world.sync_http())["summary"])[tenant]
+    run = world.sync_cli("--all")  # the timer's command; its --verbose ok line has the counts
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = results_by_tenant(run.stdout)[tenant]
     assert result == {"tenantId": tenant, "photosCount": 50, "uploaded": 1, "deleted": len(dropped),
                       "kept": len(mirrored) - len(dropped), "failed": 0}, result
     photos = world.photos(auth)
@@ -63,9 +65,10 @@ def test_a_failure_on_page_2_leaves_the_feed_as_it_was(world):
     world.instagram.add_media(account["ig_user_id"], {"media_type": "IMAGE", "caption": "not yet"})
     world.instagram.add_fault(preset="token_invalidated", match={"query_has": ["after"]}, count=-1)
 
-    summary = expect_success(world.sync_http())["summary"]
-    [error] = summary["errors"]
-    assert error["tenantId"] == tenant and "code 190" in error["error"], error
+    _, run = world.sync_http_and_wait()
+    assert (run["synced"], run["failed"]) == (0, 1), run
+    [error] = run["recentErrors"]
+    assert error.startswith(f"{tenant}: ") and "code 190" in error, error
     assert world.photos_response(auth).body == before.body, "never a partial list"
     assert world.cloud_counters()["uploads"] == uploads, "nothing is mirrored from a failed listing"
 
@@ -77,12 +80,18 @@ def test_deleting_every_post_empties_the_feed_and_the_mirror(world):
     mirrored = world.assets_of(tenant)
     for media in world.visible_media(account["ig_user_id"]):
         world.instagram.delete_media(media.id)
-    result = results_by_tenant(expect_success(world.sync_http())["summary"])[tenant]
-    assert result == {"tenantId": tenant, "photosCount": 0, "uploaded": 0, "deleted": len(mirrored), "kept": 0,
-                      "failed": 0}, result
+    before = world.cloud_counters()
+    _, run = world.sync_http_and_wait()
+    assert (run["synced"], run["failed"], run["recentErrors"]) == (1, 0, []), run
+    assert world.tenant_hash(tenant)["photos_count"] == "0"
+    after = world.cloud_counters()
+    assert after["destroys"] - before["destroys"] == len(mirrored) and after["uploads"] == before["uploads"]
     assert world.photos(auth) == []
     assert world.assets_of(tenant) == {}
-    assert world.stack.redis_cli("EXISTS", f"instagram:{tenant}:assets") == "0"
+    assert world.mirrored_entries(tenant) == set()
+    leftover = world.stack.redis_cli("DUMP", f"instagram:{tenant}:assets")
+    assert world.stack.redis_cli("EXISTS", f"instagram:{tenant}:assets") == "0", \
+        f"an emptied mirror leaves its asset map behind ({leftover!r})"
 
 
 def test_a_failed_destroy_is_retried_by_the_next_sync(world):
@@ -98,8 +107,7 @@ def test_a_failed_destroy_is_retried_by_the_next_sync(world):
     assert (line["photos"], line["deleted"]) == ("5", "0"), line
     assert victim.id not in {p["id"] for p in world.photos(auth)}, "the feed drops the post at once"
     assert victim.id in asset_ids(world.assets_of(tenant))
-    assert world.stack.redis_cli("HEXISTS", f"instagram:{tenant}:assets",
-                                 f"video:instagram-media/{tenant}/{victim.id}") == "1", "kept to retry"
+    assert f"video:instagram-media/{tenant}/{victim.id}" in world.mirrored_entries(tenant), "kept to retry"
 
     world.cloudinary.clear_faults()
     run = world.sync_cli("--tenant", tenant)
@@ -166,15 +174,21 @@ def test_an_instagram_timeout_fails_the_sync_quickly_and_keeps_the_feed(world):
     world.instagram.add_fault(path_regex=r"/me/media$", delay_ms=2000, count=-1)
 
     started = time.monotonic()
-    response = world.sync_http()
+    accepted, run = world.sync_http_and_wait(timeout=10)
     elapsed = time.monotonic() - started
-    summary = expect_success(response)["summary"]
-    [error] = summary["errors"]
-    assert error["tenantId"] == tenant and "instagram timeout" in error["error"], error
-    assert elapsed < 4, f"3 tries of 300 ms plus backoff took {elapsed:.1f}s"
+    assert (run["synced"], run["failed"]) == (0, 1), run
+    [error] = run["recentErrors"]
+    assert error.startswith(f"{tenant}: ") and "instagram timeout" in error, error
+    assert elapsed < 4, f"3 tries of 300 ms plus backoff took {elapsed:.1f}s (POST /sync to the run's end)"
     assert world.photos_response(auth).body == before.body
     assert "instagram timeout" in world.tenant_hash(tenant).get("last_error", "")
-    world.assert_no_secret(response.body, "the /sync response")
+
+    # The CLI is bounded the same way.
+    started = time.monotonic()
+    cli = world.sync_cli("--tenant", tenant)
+    elapsed = time.monotonic() - started
+    assert cli.returncode == 1 and f"FAILED {tenant}" in cli.stdout and "instagram timeout" in cli.stdout, cli.stdout
+    assert elapsed < 5, f"the CLI's sync took {elapsed:.1f}s"
 
 
 def test_a_facebook_login_tenant_syncs_from_graph_facebook_and_refreshes_with_the_app_id(world):
@@ -220,5 +234,9 @@ def test_post_sync_with_a_wrong_secret_is_401_and_syncs_nothing(world):
     for body in ({"secret": "x" * 32}, {"secret": world.sync_secret + "x"}, {}):
         response = world.stack.post("/sync", body)
         expect_error(response, 401, "UNAUTHORIZED")
+        assert response.header("Location") is None
         world.assert_no_secret(response.body, "the /sync 401")
+    time.sleep(0.3)  # a run started in the background would have called Instagram by now
     assert world.instagram.requests() == []
+    assert world.stack.redis_cli("EXISTS", "sync:run:current") == "0", "no sync run was started"
+    assert world.stack.redis_cli("EXISTS", "sync:run:last") == "0"

@@ -196,14 +196,23 @@ def test_rate_limits_and_outages_never_mark_a_token_invalid(world):
     world.instagram.add_fault({"match": {"path_regex": "/media$"}, "count": 1, "status": 400, "headers": {
         "X-Business-Use-Case-Usage": '{"1":[{"type":"instagram","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":5}]}'},
         "body": {"error": {"message": "Application request limit reached", "type": "OAuthException", "code": 80002}}})
-    assert world.cli("sync", "--tenant", tenant.id).returncode == 1
+    run = world.cli("sync", "--tenant", tenant.id)
+    assert run.returncode == 0 and "0 failed, 0 skipped (token invalid), 1 deferred (rate limited)" in run.stdout, \
+        run.stdout  # a deferral is not a failure
     state = world.tenant(tenant)
     assert state["tokenState"] == "ok" and state["lastErrorCode"] == "RATE_LIMITED"
+    # Deferred while Meta's pause lasts: the next sync does not call Instagram at all.
+    calls = listings_for(world, tenant.access_token)
+    run = world.cli("sync", "--tenant", tenant.id)
+    assert f"later  {tenant.id} deferred: Meta's rate limit" in run.stdout, run.stdout
+    assert listings_for(world, tenant.access_token) == calls
+    assert world.tenant(tenant)["tokenState"] == "ok"
+    world.stack.redis_cli("HDEL", f"tenant:{tenant.id}", "rate_limited_until")  # the pause is over
     world.instagram.add_fault({"match": {"path_regex": "/media$"}, "count": -1, "action": "close"})
     assert world.cli("sync", "--tenant", tenant.id).returncode == 1
     state = world.tenant(tenant)
     assert state["tokenState"] == "ok" and state["lastErrorCode"] == "UPSTREAM_UNAVAILABLE"
-    assert state["consecutiveFailures"] == 2
+    assert state["consecutiveFailures"] == 1, "a rate limit is a deferral, not a failure"
     world.instagram.clear_faults()
     assert world.cli("sync", "--tenant", tenant.id).returncode == 0
     state = world.tenant(tenant)

@@ -86,6 +86,12 @@ public final class SyncRunWorker: Sendable {
             outcome = .synced
         case .failure(.rateLimited):
             outcome = .deferred
+        case .failure(.locked) where work.reclaimed:
+            // Taken over from a worker that may have died holding the tenant's lock: nobody may
+            // be syncing it. Left pending, it is reclaimed again after the idle time and synced
+            // once the lock is released or expires (a live holder's XACK ends it instead).
+            logger.debug("reclaimed tenant still locked; left pending", metadata: ["tenant": "\(work.tenantID)"])
+            return
         case .failure(.locked):
             // A QStash delivery or an API call is syncing it right now: that sync counts.
             outcome = .synced

@@ -173,6 +173,14 @@ public struct SyncRuns: Sendable {
     public struct Work: Sendable, Equatable {
         public let entryID: String
         public let tenantID: String
+        /// Taken over from another consumer (XAUTOCLAIM): that worker may have died mid-sync.
+        public var reclaimed: Bool = false
+
+        public init(entryID: String, tenantID: String, reclaimed: Bool = false) {
+            self.entryID = entryID
+            self.tenantID = tenantID
+            self.reclaimed = reclaimed
+        }
     }
 
     /// New entries for this consumer (each goes to exactly one consumer of the group).
@@ -189,7 +197,9 @@ public struct SyncRuns: Sendable {
         let reply = try Self.finishedIsEmpty(store.pipeline([RedisCommand(
             "XAUTOCLAIM", RedisArgument(keys.syncRunQueue(id)), RedisArgument(Self.group), RedisArgument(consumer),
             RedisArgument(idleMilliseconds), "0-0", "COUNT", RedisArgument(count))]))
-        return Self.work(reply.arrayValue.flatMap { $0.count > 1 ? $0[1] : nil })
+        return Self.work(reply.arrayValue.flatMap { $0.count > 1 ? $0[1] : nil }).map {
+            Work(entryID: $0.entryID, tenantID: $0.tenantID, reclaimed: true)
+        }
     }
 
     /// The queue of a finished run is gone (NOGROUP): nothing left to read, not a failure.

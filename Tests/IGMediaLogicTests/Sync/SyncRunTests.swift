@@ -58,6 +58,25 @@ struct SyncRunTests {
         #expect(try runs.snapshot(runID)?.synced == 40)
     }
 
+    @Test("a reclaimed tenant whose dead worker still holds its lock is synced once the lock expires, not just counted")
+    func reclaimedWhileLocked() throws {
+        let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 1), withMirror: false)
+        for _ in 0..<8 { _ = try fixture.register() }
+        let keys = fixture.repository.keys
+        let runs = SyncRuns(store: fixture.store, keys: keys, clock: SystemClock())
+        let runID = try runs.startOrJoin(trigger: "test").id
+        #expect(try runs.queueNextPage(runID, repository: fixture.repository))
+        let taken = try runs.read(runID, consumer: "dead", count: 2)
+        #expect(taken.count == 2)
+        // The dead worker was syncing the first one: its lock outlives the reclaim time.
+        _ = try fixture.store.run(RedisCommand("SET", RedisArgument(keys.syncLock(taken[0].tenantID)), "dead-owner", "PX", 900))
+        let tally = worker(fixture, runs, name: "alive", reclaimMs: 150).work(runID)
+        #expect(tally.synced == 8 && tally.failed == 0)
+        #expect(fixture.instagram.fetchCalls == 8, "every tenant was really synced, the locked one included")
+        let snapshot = try #require(try runs.snapshot(runID))
+        #expect(snapshot.state == "done" && snapshot.synced == 8)
+    }
+
     @Test("invalid, expired and deleting tenants are not queued; they are counted as skipped")
     func skipsUnsyncable() throws {
         let fixture = try SyncFixture(media: InMemoryInstagram.sampleMedia(count: 1), withMirror: false)
