@@ -87,7 +87,7 @@ struct SyncCommand: ParsableCommand {
         let meter = ProgressMeter(runs: runs, runID: runID, worker: worker, clock: services.clock, everySeconds: progressEvery)
         let meterThread = PosixThread.start(joinable: true) { meter.run() }
         let tally = worker.work(runID) { tenantID, result in
-            Self.report(tenantID, result, verbose: verbose)
+            Self.report(tenantID, result, verbose: verbose, lockedCounts: true)
             if case .failure(let error) = result, !error.isDeferral, error != .locked {
                 failures.withLock { if $0.count < 50 { $0.append((tenantID, error.description)) } }
             }
@@ -106,7 +106,9 @@ struct SyncCommand: ParsableCommand {
         if tally.failed > 0 || tally.storeErrors > 0 || snapshot?.state != "done" { throw ExitCode(1) }
     }
 
-    static func report(_ tenantID: String, _ result: Result<SyncResult, SyncError>, verbose: Bool) {
+    /// `lockedCounts`: in a run, a tenant another sync holds counts as synced (that sync is the
+    /// round's); a `--tenant` sync that could not run is a failure.
+    static func report(_ tenantID: String, _ result: Result<SyncResult, SyncError>, verbose: Bool, lockedCounts: Bool = false) {
         switch result {
         case .success(let r):
             if verbose {
@@ -114,7 +116,7 @@ struct SyncCommand: ParsableCommand {
             }
         case .failure(let error) where error.isDeferral:
             if verbose { printLine("later  \(tenantID) \(error)") }
-        case .failure(.locked):
+        case .failure(.locked) where lockedCounts:
             // Another sync (a QStash delivery, an API call) is syncing it: that one counts.
             if verbose { printLine("busy   \(tenantID) \(SyncError.locked)") }
         case .failure(let error):
