@@ -9,6 +9,7 @@
 #   make e2e       build, then only the pytest suites (PYTEST_ARGS=... passes options)
 #   make run       the whole stack on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops it)
 #   make bench     release build, then the loopback benchmark (scripts/bench; BENCH_ARGS=--smoke)
+#   make monitoring  promtool checks of monitoring/ (alert rules and their unit tests, the dashboard)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,18 +23,25 @@ FUZZ_SECONDS ?= 60
 # End-to-end suites: Tests/e2e and any other Tests/<name>/tests written in Python.
 PYTEST_DIRS := $(wildcard Tests/e2e Tests/*/tests)
 
-.PHONY: deps build release test swift-test fuzz fuzz-smoke e2e run bench clean
+.PHONY: deps build release test swift-test fuzz fuzz-smoke e2e run bench clean monitoring
 
 deps:
 	scripts/install-deps
 
+# Each build leaves the git commit next to the binary (igmedia_build_info reads it).
 build:
 	swift build
+	@git rev-parse --short=12 HEAD > "$$(swift build --show-bin-path)/igmedia-fcgi.commit" 2>/dev/null || true
 
 release:
 	swift build -c release
+	@git rev-parse --short=12 HEAD > "$$(swift build -c release --show-bin-path)/igmedia-fcgi.commit" 2>/dev/null || true
 
-test: deps build swift-test fuzz-smoke e2e
+test: deps build swift-test fuzz-smoke monitoring e2e
+
+monitoring:
+	cd monitoring && promtool check rules igmedia-alerts.yml && promtool test rules igmedia-alerts.test.yml
+	python3 -c 'import json, sys; d = json.load(open("monitoring/igmedia-dashboard.json")); assert d["panels"], "no panels"'
 
 swift-test: build
 	swift test

@@ -11,7 +11,7 @@ struct IGMediaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "igmedia-fcgi",
         abstract: "Multi-tenant Instagram media service (FastCGI responder and sync tool).",
-        subcommands: [ServeCommand.self, SyncCommand.self, TenantsCommand.self, StatusCommand.self, RekeyCommand.self],
+        subcommands: [ServeCommand.self, SyncCommand.self, TenantsCommand.self, StatusCommand.self, RekeyCommand.self, MetricsCostCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
 

@@ -67,6 +67,17 @@ final class Listener: Sendable {
             outbound: outbound, logger: logger)
         pool.start()
         outbound.start { responder.serve($0) }
+        let pools = edge.application.metrics.pools
+        let quickMax = pool.maxSize
+        edge.application.metrics.addRefresher {
+            pools.quickThreads.set(Double(pool.liveCount))
+            pools.quickBusy.set(Double(pool.busyCount))
+            pools.quickMax.set(Double(quickMax))
+            pools.outboundThreads.set(Double(outbound.threads))
+            pools.outboundBusy.set(Double(outbound.busyCount))
+            pools.outboundQueueDepth.set(Double(outbound.depth))
+            pools.outboundQueueCapacity.set(Double(outbound.capacity))
+        }
         logger.info("listening", metadata: [
             "workers": "\(workers)", "max_workers": "\(pool.maxSize)", "outbound_workers": "\(outbound.threads)",
             "outbound_queue": "\(outbound.capacity)",

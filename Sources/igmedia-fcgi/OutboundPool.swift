@@ -1,4 +1,5 @@
 import IGMediaLogic
+import Synchronization
 
 /// The bounded queue and threads for requests that wait on other services (see `Lane`).
 ///
@@ -12,8 +13,13 @@ final class OutboundPool: Sendable {
 
     let threads: Int
     private let queue: BlockingQueue<Job>
+    private let busy = Atomic<Int>(0)
 
     var capacity: Int { queue.capacity }
+    /// Jobs waiting for a thread.
+    var depth: Int { queue.count }
+    /// Threads serving a job now.
+    var busyCount: Int { busy.load(ordering: .relaxed) }
 
     init(threads: Int, capacity: Int) {
         self.threads = threads
@@ -24,7 +30,11 @@ final class OutboundPool: Sendable {
     func start(serve: @escaping @Sendable (Job) -> Void) {
         for _ in 0..<threads {
             let started = PosixThread.start {
-                while let job = self.queue.take() { serve(job) }
+                while let job = self.queue.take() {
+                    self.busy.add(1, ordering: .relaxed)
+                    serve(job)
+                    self.busy.subtract(1, ordering: .relaxed)
+                }
             }
             precondition(started != nil, "cannot start an outbound thread")
         }

@@ -28,6 +28,9 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Print one line per synced tenant (failures are always printed).")
     var verbose = false
 
+    @Option(help: "Write the run's metrics here for node_exporter's textfile collector (replaced atomically).")
+    var metricsTextfile: String?
+
     @Option(help: "Seconds between progress lines when stdout is not a terminal (--all).")
     var progressEvery: Int = 5
 
@@ -38,12 +41,36 @@ struct SyncCommand: ParsableCommand {
         guard (1...3600).contains(progressEvery) else { throw ValidationError("--progress-every must be in 1...3600") }
     }
 
-    func run() throws {
-        let (logger, services) = try bootstrap("igmedia-sync")
-        if all { try runAll(logger: logger, services: services) } else { try runTenants(logger: logger, services: services) }
+    /// This process's share of the work, for the exit status and the metrics textfile.
+    struct Outcome {
+        var synced = 0
+        var failed = 0
+        var deferred = 0
+        var skipped = 0
+        var ok = true
     }
 
-    private func runTenants(logger: Logger, services: ServiceFactory.Services) throws {
+    func run() throws {
+        let (logger, services) = try bootstrap("igmedia-sync")
+        let startedAt = services.clock.now()
+        let outcome = all ? runAll(logger: logger, services: services) : runTenants(logger: logger, services: services)
+        if let path = metricsTextfile {
+            let run = MetricsTextfile.Run(
+                startedAt: startedAt, finishedAt: services.clock.now(), succeeded: outcome.ok, synced: outcome.synced,
+                failed: outcome.failed, deferred: outcome.deferred, skipped: outcome.skipped)
+            do {
+                try MetricsTextfile.write(
+                    MetricsTextfile.render(run, metrics: services.metrics, previous: MetricsTextfile.previous(at: path)), to: path)
+            } catch {
+                // The sync's own outcome stands; the textfile's absence is what alerts
+                // (IGMediaTimerMetricsMissing).
+                printLine("cannot write the metrics textfile: \(error)")
+            }
+        }
+        if !outcome.ok { throw ExitCode(1) }
+    }
+
+    private func runTenants(logger: Logger, services: ServiceFactory.Services) -> Outcome {
         let runner = ServiceFactory.makeSyncRunner(services: services, logger: logger)
         let started = services.clock.monotonicNanoseconds()
         let outcomes = runner.syncAll(tenant, parallelism: parallel) { outcome in
@@ -58,12 +85,14 @@ struct SyncCommand: ParsableCommand {
         if deferred > 0 { line += ", \(deferred) deferred (rate limited)" }
         printLine(line + " in \(Int(seconds * 1000)) ms")
         for (id, error) in failures { printLine("  failed \(id): \(error)") }
-        if !failures.isEmpty { throw ExitCode(1) }
+        return Outcome(
+            synced: outcomes.count - failures.count - deferred, failed: failures.count, deferred: deferred, skipped: 0,
+            ok: failures.isEmpty)
     }
 
     /// Joins (or starts) the sync run and works on it until every tenant of the run is done, by
     /// this process or by others on other hosts.
-    private func runAll(logger: Logger, services: ServiceFactory.Services) throws {
+    private func runAll(logger: Logger, services: ServiceFactory.Services) -> Outcome {
         let runs = SyncRuns(store: services.store, keys: services.keys, clock: services.clock)
         let runID: String
         do {
@@ -74,7 +103,7 @@ struct SyncCommand: ParsableCommand {
             printLine("run \(id): \(started ? "started" : "joined")")
         } catch {
             printLine("cannot start the sync run: \(error)")
-            throw ExitCode(1)
+            return Outcome(ok: false)
         }
         let engine = ServiceFactory.makeSyncEngine(services: services, logger: logger)
         let worker = SyncRunWorker(
@@ -103,7 +132,9 @@ struct SyncCommand: ParsableCommand {
         if tally.deferred > 0 { line += ", \(tally.deferred) deferred (rate limited)" }
         printLine(line + " in \(Int(seconds * 1000)) ms")
         for (id, reason) in failures.withLock({ $0 }) { printLine("  failed \(id): \(reason)") }
-        if tally.failed > 0 || tally.storeErrors > 0 || snapshot?.state != "done" { throw ExitCode(1) }
+        return Outcome(
+            synced: tally.synced, failed: tally.failed, deferred: tally.deferred, skipped: snapshot?.skipped ?? 0,
+            ok: tally.failed == 0 && tally.storeErrors == 0 && snapshot?.state == "done")
     }
 
     /// `lockedCounts`: in a run, a tenant another sync holds counts as synced (that sync is the

@@ -58,6 +58,11 @@ final class WorkerPool: Sendable {
     /// Accepting threads still running.
     var liveCount: Int { live.load(ordering: .sequentiallyConsistent) }
 
+    /// Accepting threads serving a request now.
+    var busyCount: Int {
+        workers.withLock { all in all.filter { !$0.exited.load(ordering: .relaxed) && $0.busySince.load(ordering: .relaxed) != 0 }.count }
+    }
+
     func start() {
         for _ in 0..<size { spawn(extra: false) }
         precondition(PosixThread.start { self.monitor() } != nil, "cannot start the worker monitor")

@@ -57,6 +57,7 @@ MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "40"))
 
 OPERATIONS = {
     "GET /health",
+    "GET /metrics",
     "GET /instagram-callback",
     "POST /auth/obtain-token",
     "POST /auth/refresh-token",

@@ -358,20 +358,22 @@ class FakeQStash(QStashApiMixin, FakeServer):
             if item.get("body") is not None and not isinstance(item["body"], str):
                 return Response.json({"error": "body must be a string"}, 400)
         out = []
+        # One hold of the (reentrant) state lock for the whole batch: taken per message by
+        # concurrent batch calls, the lock and the GIL hand off in a convoy (about 0.4 ms a message).
         with self._state_lock:
             self.batch_calls += 1
-        for item in items:
-            headers = list((item.get("headers") or {}).items())
-            body = (item.get("body") or "").encode("utf-8")
-            sub = Request(method="POST", target="/v2/publish/" + item["destination"], headers=headers, body=body,
-                          client=req.client)
-            queue = item.get("queue")
-            response = self._publish(sub, item["destination"], queue if isinstance(queue, str) else None)
-            try:
-                answer = json.loads(response.body.decode("utf-8"))
-            except ValueError:
-                answer = {"error": "not published"}
-            out.append(answer if response.status == 200 else {"error": answer.get("error", "not published")})
+            for item in items:
+                headers = list((item.get("headers") or {}).items())
+                body = (item.get("body") or "").encode("utf-8")
+                sub = Request(method="POST", target="/v2/publish/" + item["destination"], headers=headers, body=body,
+                              client=req.client)
+                queue = item.get("queue")
+                response = self._publish(sub, item["destination"], queue if isinstance(queue, str) else None)
+                try:
+                    answer = json.loads(response.body.decode("utf-8"))
+                except ValueError:
+                    answer = {"error": "not published"}
+                out.append(answer if response.status == 200 else {"error": answer.get("error", "not published")})
         return Response.json(out)
 
     def _flow_control_api(self, req: Request) -> Response:

@@ -109,7 +109,8 @@ class DeliveryEngine:
     def submit(self, msg: Message, delay_s: float = 0.0, retried: int = 0, duplicate: bool = False):
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay_s), next(self._seq), msg, retried, duplicate))
-            self._cond.notify_all()
+            if not self._paused:  # paused, the loop has nothing to do (unpausing wakes it)
+                self._cond.notify_all()
 
     def pending_count(self) -> int:
         with self._cond:

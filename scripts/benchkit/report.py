@@ -96,6 +96,7 @@ def report(bench: Bench, binary: Path) -> str:
         ("/photos ÷ php-fpm", "photos", "php"),
         ("/photos, gzip ÷ php-fpm", "photos-gzip", "php"),
         ("/photos, gzip ÷ /photos", "photos-gzip", "photos"),
+        ("/photos with a 1 s /metrics scrape ÷ /photos", "photos-scraped", "photos"),
         ("/photos ÷ static", "photos", "static"),
         ("cached ÷ static", "cached", "static"),
         ("cached ÷ /photos", "cached", "photos"),
@@ -103,6 +104,14 @@ def report(bench: Bench, binary: Path) -> str:
     ]:
         if top in medians and bottom in medians and medians[bottom] > 0:
             lines.append(f"| {label} | {medians[top] / medians[bottom]:.2f} |")
+    scraped = bench.results.get("photos-scraped") or []
+    if scraped:
+        scrapes = sum(r.extra.get("scrapes", 0) for r in scraped)
+        size = max((r.extra.get("scrape_bytes", 0) for r in scraped), default=0)
+        lines += ["", f"Scrapes during `photos-scraped`: {scrapes} in all, {size:,} bytes each."]
+    cost = bench.notes.get("metrics_cost")
+    if cost:
+        lines += ["", f"Recording one request's metrics (`igmedia-fcgi metrics-cost`, release build): {cost}."]
     upstash = bench.results.get("upstash") or []
     if upstash:
         calls = sum(r.extra.get("rest_calls", 0) for r in upstash)

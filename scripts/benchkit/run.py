@@ -7,6 +7,7 @@ import math
 import os
 import re
 import statistics
+import subprocess
 import time
 
 from harness import Session
@@ -91,6 +92,16 @@ class Bench(Scale, TargetRounds):
                 fake.control("POST", "latency", {"latency_ms": 0})
         self.notes["sync"] = runs
 
+    # -- what recording a request's metrics costs --
+    def metrics_cost(self) -> None:
+        iterations = "200000" if self.s.smoke else "4000000"
+        out = subprocess.run([str(self.binary), "metrics-cost", "--iterations", iterations], capture_output=True,
+                             text=True, timeout=300)
+        if out.returncode != 0 or not out.stdout.startswith("metrics-cost: "):
+            raise BenchError(f"metrics-cost failed: {out.stdout[-300:]} {out.stderr[-300:]}")
+        self.notes["metrics_cost"] = out.stdout.strip()[len("metrics-cost: "):]
+        log(out.stdout.strip())
+
     # -- everything --
     def run(self) -> None:
         started = time.monotonic()
@@ -98,6 +109,7 @@ class Bench(Scale, TargetRounds):
         self.start_stack()
         self.fill()
         self.rounds()
+        self.metrics_cost()
         if "photos" in self.s.targets and self.s.requests > 0:
             self.many_requests()
         self.sync_timing()

@@ -30,6 +30,7 @@ TARGETS = {
     # name: (label, nginx kind, path[, Accept-Encoding sent])
     "photos": ("GET /photos (nginx → responder → redis)", "main", "/photos"),
     "photos-gzip": ("GET /photos, Accept-Encoding: gzip (pre-compressed)", "main", "/photos", "gzip"),
+    "photos-scraped": ("GET /photos while Prometheus scrapes /metrics every second", "main", "/photos"),
     "store": ("GET /photos, in-process feed cache off (1 Redis round trip)", "store", "/photos"),
     "health": ("GET /health, same nginx + responder (floor)", "main", "/health"),
     "static": ("nginx static file, same body (limit of the box)", "reference", "/photos.json"),

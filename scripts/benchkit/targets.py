@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import threading
 import time
 
 from harness import Session
@@ -12,6 +13,37 @@ from .common import CLK_TCK, LOOPBACK, BenchError, log
 from .measure import WrkResult, accept_encoding_of, cpu_ticks, run_wrk
 from .settings import TARGETS
 from .tenants import Tenants
+
+class Scraper:
+    """GET /metrics every second through nginx while wrk runs (as Prometheus would); bounded by
+    the measurement's duration."""
+
+    def __init__(self, port: int, seconds: float):
+        self.port = port
+        self.deadline = time.monotonic() + seconds + 1
+        self.stop = threading.Event()
+        self.scrapes = 0
+        self.bytes = 0
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def loop(self) -> None:
+        with Session(self.port, timeout=10) as session:
+            while not self.stop.is_set() and time.monotonic() < self.deadline:
+                response = session.get("/metrics")
+                if response.status != 200:
+                    raise BenchError(f"/metrics answered {response.status}")
+                self.scrapes += 1
+                self.bytes = len(response.body)
+                self.stop.wait(1.0)
+
+    def finish(self) -> tuple[int, int]:
+        self.stop.set()
+        self.thread.join(timeout=15)
+        return self.scrapes, self.bytes
+
 
 class TargetRounds(Tenants):
     """Filled tenants, measured target by target (settings.TARGETS) behind a fresh nginx each time."""
@@ -56,9 +88,14 @@ class TargetRounds(Tenants):
                 responder_log = self.responder_upstash.log_path
                 log_offset = responder_log.stat().st_size
             groups = self.groups() | {nginx.pid}
+            scraper = Scraper(nginx.port, s.duration) if name == "photos-scraped" else None
             ticks = cpu_ticks(groups)
+            if scraper:
+                scraper.start()
             result = run_wrk(s, url, self.tokens_file, s.duration, accept_encoding=accept_encoding)
             used = cpu_ticks(groups) - ticks
+            if scraper:
+                extra["scrapes"], extra["scrape_bytes"] = scraper.finish()
             if name == "upstash":
                 # Requests still in flight when wrk stops reach both the fake and the responder's
                 # log: let them finish, then divide REST calls by the requests the responder served.

@@ -174,7 +174,12 @@ final class Transfer {
                 let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: " \t\r\n")
                 headers.add(name, value)
             }
-            return .success(HTTPClientResponse(status: status, headers: headers, body: body))
+            var response = HTTPClientResponse(status: status, headers: headers, body: body)
+            var seconds = 0.0
+            if igm_curl_getinfo_double(h, CURLINFO_TOTAL_TIME, &seconds) == CURLE_OK, seconds >= 0 {
+                response.elapsedNanoseconds = UInt64(seconds * 1e9)
+            }
+            return .success(response)
         case CURLE_OPERATION_TIMEDOUT:
             return .failure(.timeout)
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:

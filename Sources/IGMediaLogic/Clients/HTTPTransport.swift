@@ -19,6 +19,8 @@ public struct HTTPClientResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// How long the transfer took (curl's total time), when the transport knows.
+    public var elapsedNanoseconds: UInt64?
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status

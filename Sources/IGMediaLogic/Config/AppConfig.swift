@@ -50,6 +50,8 @@ public struct AppConfig: Sendable {
     public var encryptionKeys: [SecretBox.Key] = []
     /// `/admin/*` bearer secret; nil = the admin API answers 404.
     public var adminSecret: String?
+    /// Bearer secret of `GET /metrics` (nil: nginx's network allow-list alone).
+    public var metricsSecret: String?
     public var tokenExpiringDays: Int
     public var authTokenGraceSeconds: Int
     /// Base of the data-deletion status URL; nil = relative.
@@ -146,6 +148,10 @@ public struct AppConfig: Sendable {
         tokenExpiringDays = env.integer(.tokenExpiringDays, default: 7, range: 1...59)
         authTokenGraceSeconds = env.integer(.authTokenGraceSeconds, default: 86_400, range: 0...2_592_000)
         adminSecret = env.raw(.adminSecret)
+        metricsSecret = env.raw(.metricsSecret)
+        if let metricsSecret, metricsSecret.utf8.count < 16 {
+            env.problem("\(EnvironmentKey.metricsSecret) must be at least 16 characters (or unset: nginx's network allow-list alone)")
+        }
         if let adminSecret, adminSecret.utf8.count < 32 {
             env.problem("\(EnvironmentKey.adminSecret) must be at least 32 characters (or unset to turn the admin API off)")
         }

@@ -15,6 +15,9 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     case encryptionKeys = "ENCRYPTION_KEYS"
     /// Bearer secret of `/admin/*`, at least 32 characters. Optional, default unset (admin API off: 404).
     case adminSecret = "ADMIN_SECRET"
+    /// Bearer secret `GET /metrics` requires on top of nginx's network allow-list, at least 16
+    /// characters. Optional, default unset (the network check alone).
+    case metricsSecret = "METRICS_SECRET"
     /// Shared secret of `POST /sync`, at least 16 characters. Required.
     case syncInternalSecret = "SYNC_INTERNAL_SECRET"
     /// Bearer secret `POST /register` requires, at least 16 characters. Required unless

@@ -59,7 +59,8 @@ public struct Route: Sendable {
 /// Matches a method and path against the route table.
 public struct Router: Sendable {
     public enum Match {
-        case found(any RequestHandler, parameters: [String: String])
+        /// `route`: the index of the matched route in `routes` (its metrics series).
+        case found(any RequestHandler, parameters: [String: String], route: Int)
         case methodNotAllowed(allow: [String])
         case notFound
     }
@@ -94,11 +95,11 @@ public struct Router: Sendable {
     public func match(method: String, path: String) -> Match {
         let pathSegments = path.split(separator: "/", omittingEmptySubsequences: false)
         var allowed: [String] = []
-        for route in routes {
+        for (index, route) in routes.enumerated() {
             guard let parameters = route.match(pathSegments) else { continue }
             // HEAD is answered by the GET handler; nginx drops the body.
             if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route.handler, parameters: parameters)
+                return .found(route.handler, parameters: parameters, route: index)
             }
             allowed.append(route.method)
             if route.method == "GET" { allowed.append("HEAD") }

@@ -20,6 +20,7 @@ public enum Routes {
         public var metaDeauthorize: (any RequestHandler)?
         public var metaDataDeletion: (any RequestHandler)?
         public var dataDeletionStatus: (any RequestHandler)?
+        public var metrics: (any RequestHandler)?
 
         public init() {}
     }
@@ -68,6 +69,7 @@ public enum Routes {
             routes.append(Route("POST", "/meta/data-deletion", handler, lane: .outbound, maxBodyBytes: smallBodyLimit))
         }
         if let handler = handlers.dataDeletionStatus { routes.append(Route("GET", "/meta/data-deletion/:code", handler)) }
+        if let handler = handlers.metrics { routes.append(Route("GET", "/metrics", handler)) }
         return routes
     }
 }

@@ -9,11 +9,16 @@ public struct Application: Sendable {
     let clock: any Clock
     /// Keeps this process's caches in step with the store; `serve` runs it on its own thread.
     public var changeFollower: ChangeFollower?
+    public let metrics: ServiceMetrics
+    /// One series per route of `router`, by index.
+    let routeSeries: [ServiceMetrics.RouteSeries]
 
-    public init(router: Router, logger: Logger, clock: any Clock = SystemClock()) {
+    public init(router: Router, logger: Logger, clock: any Clock = SystemClock(), metrics: ServiceMetrics = .shared) {
         self.router = router
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
+        self.routeSeries = metrics.routeSeries(for: router.routes)
     }
 
     public func respond(to incoming: Request) -> Response {
@@ -23,16 +28,20 @@ public struct Application: Sendable {
     /// The response for an error that happened before a request could be routed (body too large,
     /// undecodable URI), with the same request id and log line as any other request.
     public func respond(to request: Request, failure: HTTPError) -> Response {
-        answer(request) { _ in Envelope.failure(failure) }
+        answer(request) { _ in (Envelope.failure(failure), nil) }
     }
 
-    private func answer(_ incoming: Request, _ produce: (Request) -> Response) -> Response {
+    /// `produce` answers the request and names the route that did (nil: unrouted).
+    private func answer(_ incoming: Request, _ produce: (Request) -> (Response, Int?)) -> Response {
         let started = clock.monotonicNanoseconds()
         var request = incoming
         if request.requestID.isEmpty { request.requestID = RequestID.make() }
-        var response = produce(request)
+        var (response, routeIndex) = produce(request)
         response.headers.add("X-Request-Id", request.requestID)
-        let elapsed = Double(clock.monotonicNanoseconds() - started) / 1_000_000
+        let nanoseconds = clock.monotonicNanoseconds() &- started
+        let series = routeIndex.map { routeSeries[$0] } ?? metrics.unrouted
+        series.record(status: response.status.code, nanoseconds: nanoseconds)
+        let elapsed = Double(nanoseconds) / 1_000_000
         logger.info(
             "request",
             metadata: [
@@ -45,28 +54,28 @@ public struct Application: Sendable {
         return response
     }
 
-    private func route(_ request: Request) -> Response {
+    private func route(_ request: Request) -> (Response, Int?) {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
-            return Envelope.failure(.notFound("No route for \(request.method) \(LogRedaction.path(request.path))"))
+            return (Envelope.failure(.notFound("No route for \(request.method) \(LogRedaction.path(request.path))")), nil)
         case .methodNotAllowed(let allow):
             let error = HTTPError(
                 .methodNotAllowed, "Method \(request.method) is not allowed here",
                 headers: [("Allow", allow.joined(separator: ", "))])
-            return Envelope.failure(error)
-        case .found(let handler, let parameters):
+            return (Envelope.failure(error), nil)
+        case .found(let handler, let parameters, let index):
             var routed = request
             routed.pathParameters = parameters
             do {
-                return try handler.handle(routed)
+                return (try handler.handle(routed), index)
             } catch let error as HTTPError {
-                return Envelope.failure(error)
+                return (Envelope.failure(error), index)
             } catch let error as any ClientVisibleError {
                 logger.warning("request failed", metadata: ["id": "\(request.requestID)", "error": "\(error)"])
-                return Envelope.failure(error.httpError)
+                return (Envelope.failure(error.httpError), index)
             } catch {
                 logger.error("unhandled error", metadata: ["id": "\(request.requestID)", "error": "\(error)"])
-                return Envelope.failure(.internalError())
+                return (Envelope.failure(.internalError()), index)
             }
         }
     }

@@ -64,6 +64,7 @@ public struct CGIEdge: Sendable {
         case .invalidContentLength:
             error = .validation("Invalid Content-Length")
         case .outboundQueueFull:
+            application.metrics.pools.outboundRejections.increment()
             error = HTTPError(
                 .serviceUnavailable, "Too many requests are waiting for Instagram, Cloudinary or QStash; retry later",
                 headers: [("Retry-After", "5")])

@@ -18,25 +18,34 @@ public enum ServiceFactory {
         public let clock: any Clock
         /// Meta's rate limits as this process has seen them (shared by every sync it runs).
         public let rateGate: GraphRateGate
+        public let metrics: ServiceMetrics
     }
 
     public struct StartupError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public static func makeServices(config: AppConfig, clock: any Clock = SystemClock()) throws -> Services {
-        let transport = CurlTransport()
+    public static func makeServices(
+        config: AppConfig, clock: any Clock = SystemClock(), metrics: ServiceMetrics = .shared
+    ) throws -> Services {
+        let curl = CurlTransport()
+        // One transport per service, so every outbound call is counted under its service.
+        func transport(_ service: String) -> any HTTPTransport { InstrumentedTransport(curl, service: service, metrics: metrics, clock: clock) }
         let store: any RedisStore
         switch config.storage {
         case .redis(let url):
             do {
-                store = try RESPStore(url: url, timeoutMilliseconds: config.redisTimeoutMilliseconds, clock: clock)
+                store = InstrumentedStore(
+                    try RESPStore(url: url, timeoutMilliseconds: config.redisTimeoutMilliseconds, clock: clock),
+                    backend: "redis", metrics: metrics, clock: clock)
             } catch {
                 throw StartupError(description: error.description)
             }
         case .upstash(let url, let token):
-            store = UpstashRESTStore(
-                baseURL: url, token: token, transport: transport, timeoutMilliseconds: config.redisTimeoutMilliseconds)
+            store = InstrumentedStore(
+                UpstashRESTStore(
+                    baseURL: url, token: token, transport: transport("upstash"), timeoutMilliseconds: config.redisTimeoutMilliseconds),
+                backend: "upstash", metrics: metrics, clock: clock)
         }
         let secrets: SecretBox
         do {
@@ -47,11 +56,11 @@ public enum ServiceFactory {
         let keys = KeySpace(prefix: config.keyPrefix)
         let repository = TenantRepository(store: store, keys: keys, secrets: secrets)
         let rateGate = GraphRateGate(thresholdPercent: config.graphUsageThresholdPercent, store: store, keys: keys)
-        let instagram = InstagramGraphClient(config: config.instagram, transport: transport, rateGate: rateGate, clock: clock)
-        let mirror: (any MediaMirror)? = config.cloudinary.map { CloudinaryClient(config: $0, transport: transport, clock: clock) }
+        let instagram = InstagramGraphClient(config: config.instagram, transport: transport("instagram"), rateGate: rateGate, clock: clock)
+        let mirror: (any MediaMirror)? = config.cloudinary.map { CloudinaryClient(config: $0, transport: transport("cloudinary"), clock: clock) }
         return Services(
-            config: config, store: store, transport: transport, repository: repository, keys: keys, instagram: instagram,
-            mirror: mirror, clock: clock, rateGate: rateGate)
+            config: config, store: store, transport: transport("qstash"), repository: repository, keys: keys, instagram: instagram,
+            mirror: mirror, clock: clock, rateGate: rateGate, metrics: metrics)
     }
 
     public static func makeSyncEngine(services: Services, logger: Logger, feedCache: FeedCache? = nil) -> SyncEngine {
@@ -63,6 +72,7 @@ public enum ServiceFactory {
             photosTTLSeconds: config.photosTTLSeconds, tokenRefreshAfterHours: config.instagram.tokenRefreshAfterHours,
             feedCache: feedCache)
         engine.rateGate = services.rateGate
+        engine.metrics = services.metrics
         return engine
     }
 
@@ -127,7 +137,16 @@ public enum ServiceFactory {
                 webhookBaseURL: qstash.webhookBaseURL, engine: engine, store: services.store, keys: services.keys,
                 clock: services.clock, logger: logger)
         }
-        var application = Application(router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock)
+        let metrics = services.metrics
+        metrics.addRefresher { [weak feedCache, weak authCache] in metrics.caches.update(feed: feedCache, auth: authCache) }
+        handlers.metrics = MetricsHandler(
+            metrics: metrics, process: ProcessMetrics(),
+            tenants: TenantGauges(
+                registry: metrics.registry, store: services.store, keys: services.keys, clock: services.clock,
+                expiringDays: config.tokenExpiringDays),
+            secret: config.metricsSecret)
+        var application = Application(
+            router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock, metrics: metrics)
         application.changeFollower = follower
         return application
     }

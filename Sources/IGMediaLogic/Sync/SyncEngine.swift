@@ -19,6 +19,8 @@ public struct SyncEngine: Sendable {
     let feedCache: FeedCache?
     /// Meta's rate limits (nil: not watched).
     public var rateGate: GraphRateGate?
+    /// Where each sync's outcome is counted (`igmedia_sync_*`).
+    public var metrics: ServiceMetrics = .shared
 
     public init(
         repository: TenantRepository, instagram: any InstagramAPI, mirror: (any MediaMirror)?, lock: SyncLock,
@@ -39,6 +41,12 @@ public struct SyncEngine: Sendable {
 
     public func sync(tenantID: String) throws(SyncError) -> SyncResult {
         let started = clock.monotonicNanoseconds()
+        let result = Result { () throws(SyncError) in try syncMeasured(tenantID, started: started) }
+        metrics.syncs.record(result, nanoseconds: clock.monotonicNanoseconds() &- started)
+        return try result.get()
+    }
+
+    private func syncMeasured(_ tenantID: String, started: UInt64) throws(SyncError) -> SyncResult {
         let owner: String
         do {
             guard let acquired = try lock.acquire(tenantID) else { throw SyncError.locked }

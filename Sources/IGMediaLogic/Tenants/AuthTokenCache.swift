@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An in-process cache of auth token → tenant id, so a steady stream of GET /photos costs one
 /// store round trip instead of two (none with the feed cache).
 ///
@@ -11,6 +13,8 @@ public final class AuthTokenCache: Sendable {
     private let entries: ClockCache<String>
     private let clock: any Clock
     public let freshness: CacheFreshness
+    private let hits = Atomic<Int>(0)
+    private let misses = Atomic<Int>(0)
 
     public init(ttlSeconds: Int, capacity: Int = 200_000, clock: any Clock = SystemClock(), freshness: CacheFreshness? = nil) {
         // Cost per entry: both strings and the fixed overhead; 96 bytes covers a UUID token and id.
@@ -24,8 +28,17 @@ public final class AuthTokenCache: Sendable {
     public func tenantID(for token: String) -> String? {
         guard isEnabled else { return nil }
         let now = clock.monotonicNanoseconds()
-        guard let stored = entries.get(token, now: now), freshness.isFresh(storedAt: stored.storedAt, now: now) else { return nil }
+        guard let stored = entries.get(token, now: now), freshness.isFresh(storedAt: stored.storedAt, now: now) else {
+            misses.add(1, ordering: .relaxed)
+            return nil
+        }
+        hits.add(1, ordering: .relaxed)
         return stored.value
+    }
+
+    /// Lookups and size, for the metrics (monotonic counts since start).
+    public var stats: (hits: Int, misses: Int, entries: Int) {
+        (hits.load(ordering: .relaxed), misses.load(ordering: .relaxed), entries.count)
     }
 
     /// Caches for the cache's lifetime, or for `remainingMilliseconds` when that is shorter: a

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An in-process cache of ready-to-send feed bodies, per tenant.
 ///
 /// Bounds (documented in the README): a feed written by a sync is served at most `ttl` late, or
@@ -15,12 +17,16 @@ public final class FeedCache: Sendable {
     private let entries: ClockCache<ReadyFeed>
     private let clock: any Clock
     public let freshness: CacheFreshness
+    private let hits = Atomic<Int>(0)
+    private let misses = Atomic<Int>(0)
+    private let budget: Int
 
     public init(
         ttlMilliseconds: Int, maxBytes: Int = FeedCache.defaultMaxBytes, clock: any Clock = SystemClock(),
         freshness: CacheFreshness? = nil
     ) {
         self.entries = ClockCache(maxBytes: maxBytes)
+        self.budget = maxBytes
         self.clock = clock
         self.freshness = freshness ?? CacheFreshness(ttlMilliseconds: ttlMilliseconds)
     }
@@ -33,9 +39,27 @@ public final class FeedCache: Sendable {
         guard isEnabled else { return nil }
         let now = clock.monotonicNanoseconds()
         guard let stored = entries.get(tenantID, now: now), freshness.isFresh(storedAt: stored.storedAt, now: now) else {
+            misses.add(1, ordering: .relaxed)
             return nil
         }
+        hits.add(1, ordering: .relaxed)
         return stored.value
+    }
+
+    /// Lookups, evictions and size, for the metrics (monotonic counts since start).
+    public struct Stats: Sendable {
+        public var hits: Int
+        public var misses: Int
+        public var evictions: Int
+        public var bytes: Int
+        public var entries: Int
+        public var budget: Int
+    }
+
+    public var stats: Stats {
+        Stats(
+            hits: hits.load(ordering: .relaxed), misses: misses.load(ordering: .relaxed), evictions: entries.evictions,
+            bytes: entries.storedBytes, entries: entries.count, budget: isEnabled ? budget : 0)
     }
 
     /// Caches the envelope (and its gzip body when `gzip` is true); returns what to send now.

@@ -41,7 +41,7 @@ struct RouterTests {
     @Test("extracts path parameters")
     func parameters() {
         let router = Router(routes: [Route("POST", "/sync/process/:tenantId", HealthHandler())])
-        guard case .found(_, let parameters) = router.match(method: "POST", path: "/sync/process/abc") else {
+        guard case .found(_, let parameters, _) = router.match(method: "POST", path: "/sync/process/abc") else {
             Issue.record("no match")
             return
         }
