@@ -111,6 +111,12 @@ struct ServeCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+        if let deliverer = application.webhookDeliverer {
+            guard PosixThread.start({ deliverer.run() }) != nil else {
+                logger.critical("cannot start the webhook delivery thread")
+                throw ExitCode(1)
+            }
+        }
         let quickWorkers = workers ?? Self.defaultWorkers(remoteStore: {
             if case .upstash = services.config.storage { return true } else { return false }
         }())

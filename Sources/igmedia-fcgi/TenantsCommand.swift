@@ -69,7 +69,8 @@ struct TenantsCommand: ParsableCommand {
 
         func run() throws {
             let (logger, services) = try bootstrap("igmedia-tenants")
-            let deletion = TenantDeletion(repository: services.repository, mirror: services.mirror, clock: services.clock, logger: logger)
+            var deletion = TenantDeletion(repository: services.repository, mirror: services.mirror, clock: services.clock, logger: logger)
+            deletion.webhooks = ServiceFactory.makeWebhooks(services: services, logger: logger)
             do {
                 let counts = try deletion.delete(id)
                 printLine("deleted \(id): \(counts.keys) keys, \(counts.assets) assets")

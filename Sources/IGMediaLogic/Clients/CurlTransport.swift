@@ -5,6 +5,11 @@ import CCurl
 public final class CurlTransport: HTTPTransport {
     private let pool = ResourcePool<EasyHandle>(maxIdle: 128)
     private let maxResponseBytes: Int
+    private let truncatesResponses: Bool
+    private let publicAddressesOnly: Bool
+
+    /// The `connectionFailed` reason of a connection refused by `publicAddressesOnly`.
+    public static let refusedAddress = "the address is not a public one"
 
     /// `curl_global_init` must run once before any thread uses curl.
     private static let globalInit: Bool = {
@@ -12,14 +17,22 @@ public final class CurlTransport: HTTPTransport {
         return true
     }()
 
-    public init(maxResponseBytes: Int = 32 << 20) {
+    /// `truncatesResponses`: a body over `maxResponseBytes` is cut there instead of failing the
+    /// request (webhook answers: only the status matters). `publicAddressesOnly`: every
+    /// connection is checked at the address curl is about to connect to, after DNS (no proxy
+    /// is used then), and refused for loopback, private, link-local and reserved ranges.
+    public init(maxResponseBytes: Int = 32 << 20, truncatesResponses: Bool = false, publicAddressesOnly: Bool = false) {
         _ = Self.globalInit
         self.maxResponseBytes = maxResponseBytes
+        self.truncatesResponses = truncatesResponses
+        self.publicAddressesOnly = publicAddressesOnly
     }
 
     public func send(_ request: HTTPClientRequest) throws(TransportError) -> HTTPClientResponse {
         let handle = pool.take() ?? EasyHandle()
         let transfer = Transfer(request: request, maxBytes: maxResponseBytes)
+        transfer.truncates = truncatesResponses
+        transfer.publicOnly = publicAddressesOnly
         transfer.configure(handle.raw)
         let code = curl_easy_perform(handle.raw)
         let result = transfer.finish(handle.raw, code: code)
@@ -43,6 +56,8 @@ public final class CurlTransport: HTTPTransport {
             while active.count < concurrency && next < requests.count {
                 let handle = pool.take() ?? EasyHandle()
                 let transfer = Transfer(request: requests[next], maxBytes: maxResponseBytes)
+                transfer.truncates = truncatesResponses
+                transfer.publicOnly = publicAddressesOnly
                 transfer.configure(handle.raw)
                 curl_multi_add_handle(multi, handle.raw)
                 active[handle.raw] = (next, handle, transfer)
@@ -92,6 +107,10 @@ final class Transfer {
     var body: [UInt8] = []
     var headerLines: [String] = []
     var overflow = false
+    var truncates = false
+    var publicOnly = false
+    /// Set by the C open-socket check when it refused an address.
+    let refused = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var requestBody: [CChar] = []
 
@@ -100,7 +119,10 @@ final class Transfer {
         self.maxBytes = maxBytes
     }
 
-    deinit { curl_slist_free_all(headerList) }
+    deinit {
+        curl_slist_free_all(headerList)
+        refused.deallocate()
+    }
 
     func configure(_ h: UnsafeMutableRawPointer) {
         curl_easy_reset(h)
@@ -109,6 +131,11 @@ final class Transfer {
         igm_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds)
         igm_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, min(request.timeoutMilliseconds, 5000))
         igm_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+        if publicOnly {
+            refused.pointee = 0
+            igm_curl_public_addresses_only(h, refused)
+            igm_curl_setopt_string(h, CURLOPT_PROXY, "")
+        }
         igm_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https")
         igm_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         igm_curl_setopt_string(h, CURLOPT_USERAGENT, "igmedia/1.0")
@@ -180,6 +207,12 @@ final class Transfer {
                 response.elapsedNanoseconds = UInt64(seconds * 1e9)
             }
             return .success(response)
+        case CURLE_WRITE_ERROR where overflow && truncates:
+            var status = 0
+            igm_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+            return .success(HTTPClientResponse(status: status, body: body))
+        case _ where publicOnly && refused.pointee != 0:
+            return .failure(.connectionFailed(CurlTransport.refusedAddress))
         case CURLE_OPERATION_TIMEDOUT:
             return .failure(.timeout)
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:

@@ -81,6 +81,13 @@ public struct AppConfig: Sendable {
     public var cacheChangesPollMilliseconds: Int
     /// Seconds cached entries live while the change stream is followed.
     public var cacheMaxAgeSeconds: Int
+    public var webhookAllowInsecure: Bool
+    public var webhookAllowPrivate: Bool
+    public var webhookTimeoutMilliseconds: Int
+    public var webhookMaxAttempts: Int
+    public var webhookRetryBaseMilliseconds: Int
+    public var webhookSecretGraceSeconds: Int
+    public var webhookSyncFailedAfter: Int
     /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
     public var photosMicrocacheSeconds: Int
     /// How long a sync may hold its per-tenant lock before it expires on its own.
@@ -117,6 +124,13 @@ public struct AppConfig: Sendable {
         feedCacheMaxBytes = env.integer(.feedCacheMaxMegabytes, default: 256, range: 1...65_536) << 20
         authCacheMaxEntries = env.integer(.authCacheMaxEntries, default: 200_000, range: 100...10_000_000)
         cacheMaxAgeSeconds = env.integer(.cacheMaxAgeSeconds, default: 60, range: 1...3600)
+        webhookAllowInsecure = env.flag(.webhookAllowInsecure)
+        webhookAllowPrivate = env.flag(.webhookAllowPrivate)
+        webhookTimeoutMilliseconds = env.integer(.webhookTimeoutMilliseconds, default: 5000, range: 500...30_000)
+        webhookMaxAttempts = env.integer(.webhookMaxAttempts, default: 8, range: 1...20)
+        webhookRetryBaseMilliseconds = env.integer(.webhookRetryBaseMilliseconds, default: 5000, range: 100...600_000)
+        webhookSecretGraceSeconds = env.integer(.webhookSecretGraceSeconds, default: 86_400, range: 0...604_800)
+        webhookSyncFailedAfter = env.integer(.webhookSyncFailedAfter, default: 3, range: 1...100)
         cacheChangesPollMilliseconds = env.isSet(.cacheChangesPollMilliseconds)
             ? env.integer(.cacheChangesPollMilliseconds, default: 100, range: 0...10_000)
             : (env.isSet(.upstashRedisRESTURL) ? 0 : 100)

@@ -68,6 +68,23 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     /// Int seconds the in-process caches keep an entry while the change stream is followed,
     /// 1...3600. Optional, default 60.
     case cacheMaxAgeSeconds = "CACHE_MAX_AGE_SECONDS"
+    /// `1`: tenants' webhook URLs may be http:// (clear text). Optional, default 0.
+    case webhookAllowInsecure = "WEBHOOK_ALLOW_INSECURE"
+    /// `1`: webhook deliveries may connect to loopback, private and link-local addresses (tests,
+    /// an intranet). Optional, default 0.
+    case webhookAllowPrivate = "WEBHOOK_ALLOW_PRIVATE"
+    /// Int ms one webhook delivery attempt may take, 500...30000. Optional, default 5000.
+    case webhookTimeoutMilliseconds = "WEBHOOK_TIMEOUT_MS"
+    /// Int attempts per webhook event before it is given up, 1...20. Optional, default 8.
+    case webhookMaxAttempts = "WEBHOOK_MAX_ATTEMPTS"
+    /// Int ms before a failed webhook delivery's first retry (later ones grow), 100...600000.
+    /// Optional, default 5000.
+    case webhookRetryBaseMilliseconds = "WEBHOOK_RETRY_BASE_MS"
+    /// Int seconds the previous signing secret is still sent after a rotation, 0...604800.
+    /// Optional, default 86400.
+    case webhookSecretGraceSeconds = "WEBHOOK_SECRET_GRACE_SECONDS"
+    /// Int consecutive failed syncs that send `sync.failed`, 1...100. Optional, default 3.
+    case webhookSyncFailedAfter = "WEBHOOK_SYNC_FAILED_AFTER"
     /// Int tenants a background sync run (POST /sync without QStash) syncs at once in the
     /// responder, 1...256. Optional, default 16.
     case syncParallelism = "SYNC_PARALLELISM"

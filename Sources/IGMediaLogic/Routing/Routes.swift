@@ -21,6 +21,7 @@ public enum Routes {
         public var metaDataDeletion: (any RequestHandler)?
         public var dataDeletionStatus: (any RequestHandler)?
         public var metrics: (any RequestHandler)?
+        public var webhook: WebhookHandlers?
 
         public init() {}
     }
@@ -53,6 +54,15 @@ public enum Routes {
         if let handler = handlers.rotateAuthToken { routes.append(Route("POST", "/tenant/rotate-auth-token", handler)) }
         if let handler = handlers.rotateManagementToken { routes.append(Route("POST", "/tenant/rotate-management-token", handler)) }
         if let handler = handlers.deleteTenant { routes.append(Route("DELETE", "/tenant", handler, lane: .outbound)) }
+        if let webhook = handlers.webhook {
+            routes += [
+                Route("PUT", "/tenant/webhook", webhook.put, maxBodyBytes: smallBodyLimit),
+                Route("GET", "/tenant/webhook", webhook.get),
+                Route("DELETE", "/tenant/webhook", webhook.delete),
+                Route("POST", "/tenant/webhook/rotate-secret", webhook.rotateSecret),
+                Route("GET", "/tenant/webhook/deliveries", webhook.deliveries),
+            ]
+        }
         if let admin = handlers.admin {
             routes += [
                 Route("GET", "/admin/tenants", admin.list),

@@ -9,6 +9,8 @@ public struct Application: Sendable {
     let clock: any Clock
     /// Keeps this process's caches in step with the store; `serve` runs it on its own thread.
     public var changeFollower: ChangeFollower?
+    /// Sends tenants' webhook deliveries; `serve` runs it on its own thread.
+    public var webhookDeliverer: WebhookDeliverer?
     public let metrics: ServiceMetrics
     /// One series per route of `router`, by index.
     let routeSeries: [ServiceMetrics.RouteSeries]

@@ -63,6 +63,33 @@ public enum ServiceFactory {
             mirror: mirror, clock: clock, rateGate: rateGate, metrics: metrics)
     }
 
+    /// Tenants' webhooks: configuration, events and the delivery queue, all in the store.
+    public static func makeWebhooks(services: Services, logger: Logger) -> Webhooks {
+        let config = services.config
+        return Webhooks(
+            store: services.store, keys: services.keys, secrets: services.repository.secrets, clock: services.clock, logger: logger,
+            settings: Webhooks.Settings(
+                policy: WebhookDestination.Policy(allowInsecure: config.webhookAllowInsecure, allowPrivate: config.webhookAllowPrivate),
+                secretGraceSeconds: config.webhookSecretGraceSeconds, syncFailedAfter: config.webhookSyncFailedAfter,
+                tokenExpiringDays: config.tokenExpiringDays))
+    }
+
+    /// Sends the queued deliveries (the responder runs it on its own thread): its own curl
+    /// transport, checking every connected address unless WEBHOOK_ALLOW_PRIVATE=1, reading at most
+    /// 4 KiB of an answer, never following a redirect.
+    public static func makeWebhookDeliverer(services: Services, logger: Logger) -> WebhookDeliverer {
+        let config = services.config
+        let transport = InstrumentedTransport(
+            CurlTransport(maxResponseBytes: 4096, truncatesResponses: true, publicAddressesOnly: !config.webhookAllowPrivate),
+            service: "webhook", metrics: services.metrics, clock: services.clock)
+        return WebhookDeliverer(
+            webhooks: makeWebhooks(services: services, logger: logger), transport: transport,
+            options: WebhookDeliverer.Options(
+                timeoutMilliseconds: config.webhookTimeoutMilliseconds, maxAttempts: config.webhookMaxAttempts,
+                retryBaseMilliseconds: config.webhookRetryBaseMilliseconds),
+            metrics: services.metrics.webhooks)
+    }
+
     public static func makeSyncEngine(services: Services, logger: Logger, feedCache: FeedCache? = nil) -> SyncEngine {
         let config = services.config
         var engine = SyncEngine(
@@ -73,6 +100,7 @@ public enum ServiceFactory {
             feedCache: feedCache)
         engine.rateGate = services.rateGate
         engine.metrics = services.metrics
+        engine.webhooks = makeWebhooks(services: services, logger: logger)
         return engine
     }
 
@@ -101,10 +129,14 @@ public enum ServiceFactory {
         handlers.register = RegisterHandler(
             repository: services.repository, registrationSecret: config.registrationSecret, clock: services.clock,
             logger: logger, syncEngine: engine, instagram: services.instagram)
-        let deletion = TenantDeletion(
+        var deletion = TenantDeletion(
             repository: services.repository, mirror: services.mirror, clock: services.clock, logger: logger, authCache: authCache,
             feedCache: feedCache)
-        addLifecycle(to: &handlers, services: services, authenticator: authenticator, engine: engine, deletion: deletion, logger: logger)
+        let webhooks = makeWebhooks(services: services, logger: logger)
+        deletion.webhooks = webhooks
+        addLifecycle(
+            to: &handlers, services: services, authenticator: authenticator, engine: engine, deletion: deletion, webhooks: webhooks,
+            logger: logger)
         handlers.photos = PhotosHandler(
             authenticator: authenticator, repository: services.repository, cacheControl: config.photosCacheControl,
             microcacheSeconds: config.photosMicrocacheSeconds,
@@ -148,6 +180,7 @@ public enum ServiceFactory {
         var application = Application(
             router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock, metrics: metrics)
         application.changeFollower = follower
+        application.webhookDeliverer = makeWebhookDeliverer(services: services, logger: logger)
         return application
     }
 
@@ -162,7 +195,7 @@ public enum ServiceFactory {
     /// The tenant, admin and Meta callback routes (issue: tenant lifecycle).
     static func addLifecycle(
         to handlers: inout Routes.Handlers, services: Services, authenticator: TenantAuthenticator, engine: SyncEngine,
-        deletion: TenantDeletion, logger: Logger
+        deletion: TenantDeletion, webhooks: Webhooks, logger: Logger
     ) {
         let config = services.config
         let endpoints = TenantEndpoints(
@@ -174,6 +207,7 @@ public enum ServiceFactory {
             endpoints: endpoints, graceSeconds: config.authTokenGraceSeconds, cache: authenticator.cache, logger: logger)
         handlers.rotateManagementToken = RotateManagementTokenHandler(endpoints: endpoints, logger: logger)
         handlers.deleteTenant = DeleteTenantHandler(endpoints: endpoints, deletion: deletion)
+        handlers.webhook = WebhookHandlers(endpoints: endpoints, webhooks: webhooks, logger: logger)
         if let secret = config.adminSecret {
             handlers.admin = AdminAPI(
                 secret: secret, repository: services.repository, deletion: deletion, engine: engine, clock: services.clock,

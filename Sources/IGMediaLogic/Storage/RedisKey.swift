@@ -24,6 +24,14 @@ public struct KeySpace: Sendable {
     public func mirroredAssets(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)instagram:\(tenantID):assets") }
     /// Set of every tenant id, so listing tenants needs no SCAN.
     public var tenantIndex: RedisKey { RedisKey("\(prefix)tenants") }
+    /// Hash: a tenant's webhook (url, events, sealed signing secrets, rotation grace).
+    public func webhook(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)webhook:\(tenantID)") }
+    /// List: a tenant's last delivery ids, newest first (at most 50).
+    public func webhookDeliveries(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)webhook:\(tenantID):deliveries") }
+    /// Hash: one event's delivery (body, destination snapshot, attempts, status, last error).
+    public func webhookDelivery(_ id: String) -> RedisKey { RedisKey("\(prefix)webhook:delivery:\(id)") }
+    /// Sorted set: delivery id → when it is due (unix ms); a claimed one is pushed a lease ahead.
+    public var webhooksDue: RedisKey { RedisKey("\(prefix)webhooks:due") }
     /// Per-tenant sync lock (SET NX PX with an owner token).
     public func syncLock(_ tenantID: String) -> RedisKey { RedisKey("\(prefix)lock:sync:\(tenantID)") }
     /// A QStash message id already processed for this tenant (at-least-once delivery). The tenant,

@@ -21,6 +21,8 @@ public struct SyncEngine: Sendable {
     public var rateGate: GraphRateGate?
     /// Where each sync's outcome is counted (`igmedia_sync_*`).
     public var metrics: ServiceMetrics = .shared
+    /// Tenants' webhooks: `feed.updated`, `token.invalid`, `token.expiring`, `sync.failed` (nil: none).
+    public var webhooks: Webhooks?
 
     public init(
         repository: TenantRepository, instagram: any InstagramAPI, mirror: (any MediaMirror)?, lock: SyncLock,
@@ -163,15 +165,28 @@ public struct SyncEngine: Sendable {
 
         let feed = FeedBuilder(tenantID: tenantID, mirrored: mirrored).build(media)
         let bytes = JSONWriter.encode(feed)
+        let etag = FeedBuilder.etag(bytes)
+        let previousETag: String?
         do {
-            try repository.commitSync(
-                tenantID: tenantID, feedJSON: bytes, etag: FeedBuilder.etag(bytes), ttlSeconds: photosTTLSeconds,
+            previousETag = try repository.commitSync(
+                tenantID: tenantID, feedJSON: bytes, etag: etag, ttlSeconds: photosTTLSeconds,
                 addedAssets: added, removedAssets: removed, syncedAt: ISO8601.format(clock.now()),
                 photosCount: feed.arrayValue?.count ?? 0, existingAssets: mirror == nil ? nil : existing)
         } catch {
             throw .storeFailed(error)
         }
         feedCache?.remove(tenantID)
+        if let webhooks, previousETag != etag {
+            webhooks.emit(.feedUpdated, tenantID: tenantID, data: [
+                ("photosCount", .int(feed.arrayValue?.count ?? 0)), ("etag", .string(etag)),
+                ("uploaded", .int(added.count)), ("deleted", .int(removed.count)),
+            ])
+        }
+        if let webhooks, let expiresAt = tenant.health.tokenExpiresAt, expiresAt - clock.now() < Double(webhooks.settings.tokenExpiringDays) * 86_400 {
+            webhooks.emitOnce(.tokenExpiring, tenantID: tenantID, marker: String(Int(expiresAt)), data: [
+                ("expiresAt", .string(ISO8601.format(expiresAt))),
+            ])
+        }
         return SyncResult(
             photosCount: feed.arrayValue?.count ?? 0, uploaded: added.count, deleted: removed.count,
             kept: plan.kept.count, failed: failed, refreshTokenResult: refreshResult, durationMilliseconds: 0)
@@ -220,7 +235,17 @@ public struct SyncEngine: Sendable {
 
     private func recordError(_ tenantID: String, _ message: String, _ code: HealthErrorCode) {
         do {
-            try repository.recordSyncError(tenantID: tenantID, message: message, code: code, at: ISO8601.format(clock.now()))
+            let failures = try repository.recordSyncError(tenantID: tenantID, message: message, code: code, at: ISO8601.format(clock.now()))
+            guard let webhooks else { return }
+            // A dead token is never sent to Instagram again, so this error is the one that killed it.
+            if code.invalidatesToken {
+                webhooks.emit(.tokenInvalid, tenantID: tenantID, data: [("code", .string(code.rawValue)), ("error", .string(String(message.prefix(300))))])
+            }
+            if failures == webhooks.settings.syncFailedAfter {
+                webhooks.emit(.syncFailed, tenantID: tenantID, data: [
+                    ("consecutiveFailures", .int(failures)), ("code", .string(code.rawValue)), ("error", .string(String(message.prefix(300)))),
+                ])
+            }
         } catch {
             logger.warning("could not record the sync error", metadata: ["tenant": "\(tenantID)"])
         }

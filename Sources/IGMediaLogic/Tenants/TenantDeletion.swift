@@ -49,6 +49,8 @@ public struct TenantDeletion: Sendable {
     let logger: Logger
     let authCache: AuthTokenCache?
     let feedCache: FeedCache?
+    /// Sends `tenant.deleted` (the delivery keeps what it needs; the webhook goes with the tenant).
+    public var webhooks: Webhooks?
 
     public init(
         repository: TenantRepository, mirror: (any MediaMirror)?, clock: any Clock, logger: Logger,
@@ -83,6 +85,10 @@ public struct TenantDeletion: Sendable {
             throw .store(error as? StoreError ?? .unavailable("lock"))
         }
         var counts = Counts(keys: 0, assets: 0)
+        if hash[TenantField.deletingSince] == nil {
+            // Once: a repeat that finishes an interrupted deletion does not announce it again.
+            webhooks?.emit(.tenantDeleted, tenantID: tenantID, data: [("deletedAt", .string(ISO8601.format(clock.now())))])
+        }
         do {
             counts.keys += try stopServing(tenantID, hash)
         } catch {
@@ -148,7 +154,10 @@ public struct TenantDeletion: Sendable {
             let reply = try store.run(RedisCommand("DEL", slice.map { RedisArgument(keys.qstashSeen(tenantID: tenantID, messageID: $0)) }))
             deleted += reply.intValue ?? 0
         }
-        var doomed = [keys.mirroredAssets(tenantID), keys.syncLock(tenantID), seenIndex, keys.tenant(tenantID)]
+        var doomed = [
+            keys.mirroredAssets(tenantID), keys.syncLock(tenantID), seenIndex, keys.tenant(tenantID), keys.webhook(tenantID),
+            keys.webhookDeliveries(tenantID),
+        ]
         if let hash = hash[TenantField.managementTokenHash] { doomed.append(keys.managementToken(hash: hash)) }
         var commands = doomed.map { RedisCommand("DEL", RedisArgument($0)) }
         commands.append(RedisCommand("SREM", RedisArgument(keys.deletingTenants), RedisArgument(tenantID)))

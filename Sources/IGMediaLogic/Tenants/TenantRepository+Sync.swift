@@ -30,13 +30,15 @@ extension TenantRepository {
 
     /// Everything a finished sync changes, in one MULTI/EXEC: the feed (one SET with the TTL, so
     /// readers never see a partial list), its ETag, the asset map and `last_sync`.
+    /// Returns the ETag the feed had before (nil: none), so a caller can tell a changed feed.
+    @discardableResult
     public func commitSync(
         tenantID: String, feedJSON: [UInt8], etag: String, ttlSeconds: Int, addedAssets: [AssetKey: String],
         removedAssets: [AssetKey], syncedAt: String, photosCount: Int = 0, existingAssets: [AssetKey: String]? = nil
-    ) throws(StoreError) {
+    ) throws(StoreError) -> String? {
         var commands = [
             RedisCommand("SET", RedisArgument(keys.photos(tenantID)), RedisArgument(feedJSON), "EX", RedisArgument(ttlSeconds)),
-            RedisCommand("SET", RedisArgument(keys.photosETag(tenantID)), RedisArgument(etag), "EX", RedisArgument(ttlSeconds)),
+            RedisCommand("SET", RedisArgument(keys.photosETag(tenantID)), RedisArgument(etag), "EX", RedisArgument(ttlSeconds), "GET"),
             RedisCommand(
                 "HSET", RedisArgument(keys.tenant(tenantID)), RedisArgument(TenantField.lastSync), RedisArgument(syncedAt),
                 RedisArgument(TenantField.lastSyncOutcome), "ok", RedisArgument(TenantField.consecutiveFailures), "0",
@@ -60,7 +62,7 @@ extension TenantRepository {
                 commands.append(RedisCommand("SET", key, RedisArgument(AssetMapCoding.pack(assets, tenantID: tenantID))))
             }
         }
-        try checked(store.transaction(commands))
+        return try checkedReplies(store.transaction(commands))[1].stringValue
     }
 
     /// Stores a refreshed Instagram token (sealed), when it was refreshed and, when Instagram said,
@@ -92,9 +94,11 @@ extension TenantRepository {
     /// Records why the last sync failed (already redacted), leaving the feed as it was: the
     /// message, our stable code, when, one more consecutive failure and, for a dead token, the
     /// mark that stops every further sync until a new token is given.
+    /// Returns the tenant's consecutive failures, this one included.
+    @discardableResult
     public func recordSyncError(
         tenantID: String, message: String, code: HealthErrorCode = .upstreamRejected, at timestamp: String
-    ) throws(StoreError) {
+    ) throws(StoreError) -> Int {
         let tenant = RedisArgument(keys.tenant(tenantID))
         var fields = [
             RedisArgument(TenantField.lastError), RedisArgument("\(timestamp) \(message.prefix(300))"),
@@ -107,7 +111,7 @@ extension TenantRepository {
         commands.append(RedisCommand("HINCRBY", tenant, RedisArgument(TenantField.consecutiveFailures), 1))
         commands.append(RedisCommand("ZADD", RedisArgument(keys.failingTenants), RedisArgument(unixSeconds(timestamp)), RedisArgument(tenantID)))
         if code.invalidatesToken { commands.append(RedisCommand("SADD", RedisArgument(keys.invalidTenants), RedisArgument(tenantID))) }
-        try checked(store.transaction(commands))
+        return try checkedReplies(store.transaction(commands))[1].intValue ?? 0
     }
 
     /// Meta throttled the tenant (or the app): deferred until `until`, recorded as
