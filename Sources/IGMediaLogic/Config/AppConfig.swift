@@ -88,6 +88,8 @@ public struct AppConfig: Sendable {
     public var webhookRetryBaseMilliseconds: Int
     public var webhookSecretGraceSeconds: Int
     public var webhookSyncFailedAfter: Int
+    /// How often the responder looks for due webhook deliveries (0: it sends none).
+    public var webhookPollMilliseconds: Int
     /// `X-Accel-Expires` on GET /photos 200s, for nginx's optional microcache (0 = off).
     public var photosMicrocacheSeconds: Int
     /// How long a sync may hold its per-tenant lock before it expires on its own.
@@ -131,6 +133,10 @@ public struct AppConfig: Sendable {
         webhookRetryBaseMilliseconds = env.integer(.webhookRetryBaseMilliseconds, default: 5000, range: 100...600_000)
         webhookSecretGraceSeconds = env.integer(.webhookSecretGraceSeconds, default: 86_400, range: 0...604_800)
         webhookSyncFailedAfter = env.integer(.webhookSyncFailedAfter, default: 3, range: 1...100)
+        // Each poll is one store call: with Upstash REST a billed request, so rarely by default.
+        webhookPollMilliseconds = env.isSet(.webhookPollMilliseconds)
+            ? env.integer(.webhookPollMilliseconds, default: 250, range: 0...600_000)
+            : (env.isSet(.upstashRedisRESTURL) ? 30_000 : 250)
         cacheChangesPollMilliseconds = env.isSet(.cacheChangesPollMilliseconds)
             ? env.integer(.cacheChangesPollMilliseconds, default: 100, range: 0...10_000)
             : (env.isSet(.upstashRedisRESTURL) ? 0 : 100)

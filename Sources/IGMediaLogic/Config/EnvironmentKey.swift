@@ -85,6 +85,9 @@ public enum EnvironmentKey: String, CaseIterable, Sendable, CustomStringConverti
     case webhookSecretGraceSeconds = "WEBHOOK_SECRET_GRACE_SECONDS"
     /// Int consecutive failed syncs that send `sync.failed`, 1...100. Optional, default 3.
     case webhookSyncFailedAfter = "WEBHOOK_SYNC_FAILED_AFTER"
+    /// Int ms between the responder's looks for due webhook deliveries, 0...600000 (0: it sends
+    /// none). Optional, default 250 (Redis) or 30000 (Upstash REST: each look is a request).
+    case webhookPollMilliseconds = "WEBHOOK_POLL_MS"
     /// Int tenants a background sync run (POST /sync without QStash) syncs at once in the
     /// responder, 1...256. Optional, default 16.
     case syncParallelism = "SYNC_PARALLELISM"

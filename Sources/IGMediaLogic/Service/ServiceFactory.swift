@@ -86,7 +86,7 @@ public enum ServiceFactory {
             webhooks: makeWebhooks(services: services, logger: logger), transport: transport,
             options: WebhookDeliverer.Options(
                 timeoutMilliseconds: config.webhookTimeoutMilliseconds, maxAttempts: config.webhookMaxAttempts,
-                retryBaseMilliseconds: config.webhookRetryBaseMilliseconds),
+                retryBaseMilliseconds: config.webhookRetryBaseMilliseconds, pollMilliseconds: max(1, config.webhookPollMilliseconds)),
             metrics: services.metrics.webhooks)
     }
 
@@ -180,7 +180,7 @@ public enum ServiceFactory {
         var application = Application(
             router: Router(routes: Routes.table(handlers)), logger: logger, clock: services.clock, metrics: metrics)
         application.changeFollower = follower
-        application.webhookDeliverer = makeWebhookDeliverer(services: services, logger: logger)
+        application.webhookDeliverer = config.webhookPollMilliseconds > 0 ? makeWebhookDeliverer(services: services, logger: logger) : nil
         return application
     }
 
