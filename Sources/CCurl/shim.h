@@ -78,6 +78,4 @@ static inline CURLcode igm_curl_public_addresses_only(CURL *h, int *refused) {
     return curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, (void *)refused);
 }
 
-/* Whether an address (IPv4 or IPv6, in network order as in a sockaddr) is public: for tests. */
-static inline int igm_ipv4_bytes_are_public(const unsigned char *b) { return igm_ipv4_is_public(b); }
 #endif

@@ -103,6 +103,20 @@ def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
         raise AssertionError(f"`sync --all` still running after {timeout}s:\n{stdout}\n{stderr[-2000:]}")
 
 
+def kill_once_synced(world, victim: subprocess.Popen, count: int) -> str:
+    """SIGKILLs the `sync --all` process once the run in progress has `count` tenants synced
+    (or when waiting fails); returns what it printed."""
+    try:
+        def some_synced() -> bool:
+            response = world.run_status("current")
+            return response.status == 200 and expect_success(response)["synced"] >= count
+        wait_until(some_synced, timeout=60, what="the first worker's first tenants")
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        stdout, _ = victim.communicate(timeout=10)
+    return stdout
+
+
 # ---- POST /sync: 202 at once, the run in the background -------------------------------------------
 
 def test_post_sync_answers_202_at_once_and_the_run_syncs_every_tenant_in_the_background(world):
@@ -239,15 +253,7 @@ def test_a_worker_killed_half_way_leaves_its_tenants_to_the_next_one_each_counte
     tenants.add_posts()
     control(world, "DELETE", "requests")
     world.instagram.set_latency(300)
-    victim = world.start_sync_cli("--all", "--parallel", "2", "--progress-every", "1")
-    try:
-        def some_synced() -> bool:
-            response = world.run_status("current")
-            return response.status == 200 and expect_success(response)["synced"] >= 3
-        wait_until(some_synced, timeout=60, what="the first worker's first tenants")
-    finally:
-        os.killpg(victim.pid, signal.SIGKILL)
-        stdout, _ = victim.communicate(timeout=10)
+    stdout = kill_once_synced(world, world.start_sync_cli("--all", "--parallel", "2", "--progress-every", "1"), 3)
     run_id, how = run_id_of(stdout)
     assert how == "started", stdout
     at_kill = check_run_shape(expect_success(world.run_status(run_id)))
@@ -287,15 +293,7 @@ def test_a_tenant_the_dead_worker_was_syncing_is_synced_by_the_run_not_only_coun
     tenants = Tenants(world, 12)
     tenants.add_posts()
     world.instagram.set_latency(300)
-    victim = world.start_sync_cli("--all", "--parallel", "2")
-    try:
-        def some_synced() -> bool:
-            response = world.run_status("current")
-            return response.status == 200 and expect_success(response)["synced"] >= 2
-        wait_until(some_synced, timeout=60, what="the first worker's first tenants")
-    finally:
-        os.killpg(victim.pid, signal.SIGKILL)
-        stdout, _ = victim.communicate(timeout=10)
+    stdout = kill_once_synced(world, world.start_sync_cli("--all", "--parallel", "2"), 2)
     run_id, _ = run_id_of(stdout)
     held = [key.split(":", 2)[2] for key in world.stack.redis_cli("KEYS", "lock:sync:*").split() if key]
     assert held, "the victim died holding no tenant: nothing to take over"

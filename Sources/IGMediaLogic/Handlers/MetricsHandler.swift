@@ -66,16 +66,12 @@ public final class TenantGauges: Sendable {
         self.clock = clock
         self.expiringDays = expiringDays
         self.refreshNanoseconds = UInt64(max(0, refreshSeconds)) * 1_000_000_000
-        let descriptor = MetricNameDescriptor(
-            namespace: "igmedia", metricName: "tenants",
-            unitName: "", helpText: "Tenants by state: total (the index), invalid token, expired token, token expiring within TOKEN_EXPIRING_DAYS, being deleted")
+        let help = "Tenants by state: total (the index), invalid token, expired token, token expiring within TOKEN_EXPIRING_DAYS, being deleted"
         var made: [String: Gauge] = [:]
-        for state in Self.states { made[state] = registry.makeGauge(descriptor: descriptor, labels: [("state", state)]) }
+        for state in Self.states { made[state] = registry.gauge(nil, "tenants", help: help, labels: [("state", state)]) }
         gauges = made
-        scrapeErrors = registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "igmedia", subsystem: "tenants", metricName: "refresh_errors", unitName: "total",
-                helpText: "Tenant gauge refreshes that failed (the store did not answer); the gauges keep their last values"))
+        scrapeErrors = registry.counter(
+            "tenants", "refresh_errors", help: "Tenant gauge refreshes that failed (the store did not answer); the gauges keep their last values")
     }
 
     public func refreshIfStale() {

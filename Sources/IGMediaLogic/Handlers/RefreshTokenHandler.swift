@@ -29,7 +29,7 @@ public struct RefreshTokenHandler: RequestHandler {
             try? repository.recordRefreshFailure(tenantID: tenantID, at: now)
             let code = HealthErrorCode.classify(error)
             if code.invalidatesToken {
-                try? repository.recordSyncError(tenantID: tenantID, message: "token refresh failed: \(error)", code: code, at: now)
+                _ = try? repository.recordSyncError(tenantID: tenantID, message: "token refresh failed: \(error)", code: code, at: now)
             }
             if error.kind == .rejected && tenant.apiType == .facebookLogin && tenant.instagramAppID == nil {
                 throw HTTPError.validation("FACEBOOK_LOGIN tokens are refreshed with the app id: register the tenant with instagramAppId")

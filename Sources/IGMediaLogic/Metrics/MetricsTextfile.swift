@@ -35,9 +35,7 @@ public enum MetricsTextfile {
     public static func render(_ run: Run, metrics: ServiceMetrics, previous: String?) -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         func gauge(_ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
-            registry.makeGauge(
-                descriptor: MetricNameDescriptor(namespace: "igmedia", subsystem: "sync_run", metricName: name, unitName: "", helpText: help),
-                labels: labels)
+            registry.gauge("sync_run", name, help: help, labels: labels)
         }
         gauge("last_run_timestamp_seconds", "When the last `sync` run finished (unix seconds)").set(run.finishedAt)
         gauge("duration_seconds", "How long the last `sync` run took").set(max(0, run.finishedAt - run.startedAt))

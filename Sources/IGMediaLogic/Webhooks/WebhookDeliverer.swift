@@ -104,7 +104,7 @@ public final class WebhookDeliverer: Sendable {
         // The endpoint as it is now (a rotation's both secrets, a changed URL); the snapshot taken
         // when the event was queued for `tenant.deleted`, whose webhook is gone with the tenant.
         var url = hash["url"] ?? ""
-        var secrets = (try? webhooks.secrets.open(hash["secrets"] ?? "", tenantID: tenantID, field: "webhook_delivery_secrets"))
+        var secrets = (try? webhooks.secrets.open(hash["secrets"] ?? "", tenantID: tenantID, field: Webhooks.deliverySecretsField))
             .map { $0.split(separator: " ").map(String.init) } ?? []
         switch Result(catching: { () throws(StoreError) in try webhooks.config(tenantID) }) {
         case .success(let config?):

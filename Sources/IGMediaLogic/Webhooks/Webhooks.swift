@@ -40,6 +40,8 @@ public struct Webhooks: Sendable {
 
     static let secretField = "webhook_secret"
     static let previousSecretField = "webhook_previous_secret"
+    /// The sealed copy of the signing secrets a delivery carries (for `tenant.deleted`).
+    static let deliverySecretsField = "webhook_delivery_secrets"
     public static let historyLength = 50
     /// Finished deliveries are kept this long (for `GET /tenant/webhook/deliveries`).
     static let keepSeconds = 7 * 86_400
@@ -167,7 +169,7 @@ public struct Webhooks: Sendable {
             ("type", .string(event.rawValue)), ("timestamp", .string(ISO8601.format(now))),
             ("data", .object([("tenantId", .string(tenantID))] + data)),
         ]))
-        let snapshot = secrets.seal(config.secrets.joined(separator: " "), tenantID: tenantID, field: "webhook_delivery_secrets")
+        let snapshot = secrets.seal(config.secrets.joined(separator: " "), tenantID: tenantID, field: Self.deliverySecretsField)
         let deliveryKey = keys.webhookDelivery(id)
         _ = try store.transaction([
             RedisCommand(
